@@ -1,0 +1,1 @@
+//! /dev/chat billing: the crate every Lambda function shares.

@@ -1,0 +1,92 @@
+//! Stripe list objects and `expand[]`.
+
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::form::Params;
+use crate::state::Db;
+
+/// Reads `limit`, `starting_after` and `ending_before`, then pages `items`
+/// (newest first, as Stripe orders lists) into `{"object":"list",…}`.
+pub fn page(p: &mut Params, items: Vec<Value>, url: &str) -> ApiResult<Value> {
+    let limit = p.i64("limit")?.unwrap_or(10);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::invalid_param(
+            "limit",
+            format!("Invalid integer: {limit}. Must be between 1 and 100"),
+        ));
+    }
+    let starting_after = p.str("starting_after")?;
+    let ending_before = p.str("ending_before")?;
+    let limit = limit as usize;
+    let position = |id: &str| items.iter().position(|o| o["id"] == id);
+    let (slice, has_more) = match (starting_after, ending_before) {
+        (Some(after), _) => {
+            let start = position(&after)
+                .ok_or_else(|| ApiError::no_such("object", &after, "starting_after"))?
+                + 1;
+            let rest = &items[start.min(items.len())..];
+            (rest.iter().take(limit).cloned().collect::<Vec<_>>(), rest.len() > limit)
+        }
+        (None, Some(before)) => {
+            let end = position(&before)
+                .ok_or_else(|| ApiError::no_such("object", &before, "ending_before"))?;
+            let head = &items[..end];
+            let from = head.len().saturating_sub(limit);
+            (head[from..].to_vec(), from > 0)
+        }
+        (None, None) => (
+            items.iter().take(limit).cloned().collect(),
+            items.len() > limit,
+        ),
+    };
+    Ok(json!({
+        "object": "list",
+        "data": slice,
+        "has_more": has_more,
+        "url": url,
+    }))
+}
+
+/// Replaces ids with the objects they name along each dotted path of `expand[]`
+/// (`subscription`, `items.data.price`, `data.latest_invoice`, …).
+pub fn expand(db: &Db, mut value: Value, paths: &[String]) -> Value {
+    for path in paths {
+        let parts: Vec<&str> = path.split('.').collect();
+        expand_path(db, &mut value, &parts);
+    }
+    value
+}
+
+fn expand_path(db: &Db, value: &mut Value, parts: &[&str]) {
+    let Some((head, rest)) = parts.split_first() else {
+        return;
+    };
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                expand_path(db, item, parts);
+            }
+        }
+        Value::Object(map) => {
+            let Some(child) = map.get_mut(*head) else {
+                return;
+            };
+            if rest.is_empty() {
+                if let Value::String(id) = child
+                    && let Some(obj) = db.get(id)
+                {
+                    *child = obj.clone();
+                }
+            } else {
+                if let Value::String(id) = child
+                    && let Some(obj) = db.get(id)
+                {
+                    *child = obj.clone();
+                }
+                expand_path(db, child, rest);
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,142 @@
+//! `/v1/products`.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    routing::get,
+};
+use serde_json::{Value, json};
+
+use crate::{
+    App,
+    app::{StripeRequest, respond},
+    error::ApiResult,
+    form::merge_metadata,
+    list,
+    state::{base_object, previous_attributes},
+};
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/v1/products", get(list_products).post(create))
+        .route("/v1/products/{id}", get(retrieve).post(update))
+}
+
+async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let name = p.req_str("name")?;
+    let active = p.bool("active")?.unwrap_or(true);
+    let description = p.str("description")?;
+    let url = p.str("url")?;
+    let unit_label = p.str("unit_label")?;
+    let metadata = p.metadata()?.unwrap_or_default();
+    let id = p.str("id")?;
+    p.finish()?;
+    let product = app.write(|db| {
+        let mut obj = base_object(db, "prod", "product");
+        if let Some(id) = id {
+            obj["id"] = json!(id);
+        }
+        obj["name"] = json!(name);
+        obj["active"] = json!(active);
+        obj["description"] = json!(description);
+        obj["url"] = json!(url);
+        obj["unit_label"] = json!(unit_label);
+        obj["images"] = json!([]);
+        obj["marketing_features"] = json!([]);
+        obj["package_dimensions"] = Value::Null;
+        obj["shippable"] = Value::Null;
+        obj["statement_descriptor"] = Value::Null;
+        obj["tax_code"] = Value::Null;
+        obj["default_price"] = Value::Null;
+        obj["type"] = json!("service");
+        obj["updated"] = obj["created"].clone();
+        merge_metadata(&mut obj, metadata);
+        let obj = db.insert(obj);
+        db.emit("product.created", &obj, None);
+        Ok(obj)
+    })?;
+    respond(&app, product, &req.expand)
+}
+
+async fn retrieve(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> ApiResult<Json<Value>> {
+    req.params.finish()?;
+    let product = app.read(|db| db.fetch("product", &id, "product", "id"))?;
+    respond(&app, product, &req.expand)
+}
+
+async fn update(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let name = p.str("name")?;
+    let active = p.bool("active")?;
+    let description = p.str("description")?;
+    let url = p.str("url")?;
+    let unit_label = p.str("unit_label")?;
+    let default_price = p.str("default_price")?;
+    let metadata = p.metadata()?;
+    p.finish()?;
+    let product = app.write(|db| {
+        let before = db.fetch("product", &id, "product", "id")?;
+        if let Some(price) = &default_price {
+            db.fetch("price", price, "price", "default_price")?;
+        }
+        let mut obj = before.clone();
+        if let Some(v) = name {
+            obj["name"] = json!(v);
+        }
+        if let Some(v) = active {
+            obj["active"] = json!(v);
+        }
+        if let Some(v) = description {
+            obj["description"] = json!(v);
+        }
+        if let Some(v) = url {
+            obj["url"] = json!(v);
+        }
+        if let Some(v) = unit_label {
+            obj["unit_label"] = json!(v);
+        }
+        if let Some(v) = default_price {
+            obj["default_price"] = json!(v);
+        }
+        if let Some(m) = metadata {
+            merge_metadata(&mut obj, m);
+        }
+        obj["updated"] = json!(db.now());
+        let obj = db.put(obj);
+        if let Some(prev) = previous_attributes(&before, &obj) {
+            db.emit("product.updated", &obj, Some(prev));
+        }
+        Ok(obj)
+    })?;
+    respond(&app, product, &req.expand)
+}
+
+async fn list_products(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let active = p.bool("active")?;
+    let url = p.str("url")?;
+    let ids = p.str_list("ids")?;
+    let items = app.read(|db| {
+        db.all("product")
+            .into_iter()
+            .filter(|o| active.is_none_or(|a| o["active"] == json!(a)))
+            .filter(|o| url.as_ref().is_none_or(|u| o["url"] == json!(u)))
+            .filter(|o| {
+                ids.as_ref()
+                    .is_none_or(|ids| ids.iter().any(|id| o["id"] == json!(id)))
+            })
+            .collect()
+    });
+    let page = list::page(&mut p, items, "/v1/products")?;
+    p.finish()?;
+    respond(&app, page, &req.expand)
+}
