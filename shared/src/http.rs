@@ -1,0 +1,1 @@
+//! HTTP glue for lambda_http: JSON bodies, query parameters, responses, and errors rendered as {"error":{"message":…}}.

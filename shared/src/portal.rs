@@ -1,0 +1,1 @@
+//! Opening the Stripe Customer Portal for a user.

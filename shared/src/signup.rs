@@ -1,0 +1,1 @@
+//! Sign-up: one user (and one Stripe Customer) per normalised email.

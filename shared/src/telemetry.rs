@@ -1,0 +1,1 @@
+//! Logging with tracing: JSON lines in Lambda, readable text locally.

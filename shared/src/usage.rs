@@ -1,0 +1,1 @@
+//! Arrange session: one unit of usage (a Billing Meter event) for an on-demand subscriber, recorded once per Idempotency-Key.
