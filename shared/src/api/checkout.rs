@@ -1,0 +1,1 @@
+//! Route handler (owned by the foundation work).

@@ -1,0 +1,1 @@
+//! Route handler (owned by the Milestone 2/3 work).
