@@ -121,30 +121,120 @@ pub struct CheckoutState {
 /// The Stripe calls our rules make.
 pub trait StripeApi: Send + Sync {
     // Provisioning (catalog).
-    fn find_product_by_url(&self, url: &str) -> impl Future<Output = Result<Option<ProductState>>> + Send;
-    fn create_product(&self, spec: &ProductSpec) -> impl Future<Output = Result<ProductState>> + Send;
-    fn update_product(&self, id: &str, spec: &ProductSpec) -> impl Future<Output = Result<ProductState>> + Send;
-    fn find_price_by_lookup_key(&self, lookup_key: &str) -> impl Future<Output = Result<Option<PriceState>>> + Send;
+    fn find_product_by_url(
+        &self,
+        url: &str,
+    ) -> impl Future<Output = Result<Option<ProductState>>> + Send;
+    fn create_product(
+        &self,
+        spec: &ProductSpec,
+    ) -> impl Future<Output = Result<ProductState>> + Send;
+    fn update_product(
+        &self,
+        id: &str,
+        spec: &ProductSpec,
+    ) -> impl Future<Output = Result<ProductState>> + Send;
+    fn find_price_by_lookup_key(
+        &self,
+        lookup_key: &str,
+    ) -> impl Future<Output = Result<Option<PriceState>>> + Send;
     /// Creates the price; `transfer_lookup_key` moves the key from a price that holds it.
-    fn create_price(&self, spec: &PriceSpec, transfer_lookup_key: bool) -> impl Future<Output = Result<PriceState>> + Send;
+    fn create_price(
+        &self,
+        spec: &PriceSpec,
+        transfer_lookup_key: bool,
+    ) -> impl Future<Output = Result<PriceState>> + Send;
     /// Fixes the mutable attributes (nickname, metadata) and/or deactivates.
-    fn update_price(&self, id: &str, nickname: Option<&str>, challenge_id: Option<&str>, active: Option<bool>) -> impl Future<Output = Result<PriceState>> + Send;
-    fn find_meter_by_event_name(&self, event_name: &str) -> impl Future<Output = Result<Option<MeterState>>> + Send;
+    fn update_price(
+        &self,
+        id: &str,
+        nickname: Option<&str>,
+        challenge_id: Option<&str>,
+        active: Option<bool>,
+    ) -> impl Future<Output = Result<PriceState>> + Send;
+    fn find_meter_by_event_name(
+        &self,
+        event_name: &str,
+    ) -> impl Future<Output = Result<Option<MeterState>>> + Send;
     fn create_meter(&self, spec: &MeterSpec) -> impl Future<Output = Result<MeterState>> + Send;
-    fn update_meter(&self, id: &str, spec: &MeterSpec) -> impl Future<Output = Result<MeterState>> + Send;
+    fn update_meter(
+        &self,
+        id: &str,
+        spec: &MeterSpec,
+    ) -> impl Future<Output = Result<MeterState>> + Send;
     /// Looks through the most recent 100 portal configurations for ours.
-    fn find_portal_configuration(&self, challenge_id: &str) -> impl Future<Output = Result<Option<PortalState>>> + Send;
-    fn create_portal_configuration(&self, spec: &PortalSpec) -> impl Future<Output = Result<PortalState>> + Send;
-    fn update_portal_configuration(&self, id: &str, spec: &PortalSpec) -> impl Future<Output = Result<PortalState>> + Send;
+    fn find_portal_configuration(
+        &self,
+        challenge_id: &str,
+    ) -> impl Future<Output = Result<Option<PortalState>>> + Send;
+    fn create_portal_configuration(
+        &self,
+        spec: &PortalSpec,
+    ) -> impl Future<Output = Result<PortalState>> + Send;
+    fn update_portal_configuration(
+        &self,
+        id: &str,
+        spec: &PortalSpec,
+    ) -> impl Future<Output = Result<PortalState>> + Send;
 
     // Users.
     /// Creates a customer; `idempotency_key` is derived from the normalised email,
     /// so a retried or repeated sign-up cannot create a second one.
-    fn create_customer(&self, email: &str, challenge_id: &str, idempotency_key: &str) -> impl Future<Output = Result<String>> + Send;
-    fn create_checkout_session(&self, spec: &CheckoutSpec) -> impl Future<Output = Result<String>> + Send;
-    fn retrieve_checkout_session(&self, id: &str) -> impl Future<Output = Result<Option<CheckoutState>>> + Send;
-    fn retrieve_subscription(&self, id: &str) -> impl Future<Output = Result<Option<SubscriptionState>>> + Send;
-    fn create_portal_session(&self, customer: &str, configuration: &str, return_url: &str) -> impl Future<Output = Result<String>> + Send;
+    fn create_customer(
+        &self,
+        email: &str,
+        challenge_id: &str,
+        idempotency_key: &str,
+    ) -> impl Future<Output = Result<String>> + Send;
+    fn create_checkout_session(
+        &self,
+        spec: &CheckoutSpec,
+    ) -> impl Future<Output = Result<String>> + Send;
+    fn retrieve_checkout_session(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<CheckoutState>>> + Send;
+    fn retrieve_subscription(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<SubscriptionState>>> + Send;
+    fn create_portal_session(
+        &self,
+        customer: &str,
+        configuration: &str,
+        return_url: &str,
+    ) -> impl Future<Output = Result<String>> + Send;
     /// Records one unit on the meter for the customer; returns the meter event's identifier.
-    fn record_meter_event(&self, event_name: &str, customer: &str, identifier: &str) -> impl Future<Output = Result<String>> + Send;
+    fn record_meter_event(
+        &self,
+        event_name: &str,
+        customer: &str,
+        identifier: &str,
+    ) -> impl Future<Output = Result<String>> + Send;
 }
+
+/// [`StripeApi`] over async-stripe's hyper client.
+#[derive(Clone)]
+pub struct StripeClient {
+    client: ::stripe::Client,
+}
+
+impl StripeClient {
+    /// A client for `config`'s key and base URL (api.stripe.com when `STRIPE_API_BASE` is unset).
+    pub fn new(config: &crate::config::Config) -> Result<Self> {
+        let mut builder = ::stripe::ClientBuilder::new(&config.stripe_secret_key)
+            .app_info("devchat", Some(env!("CARGO_PKG_VERSION").into()), None)
+            .timeout(ATTEMPT_TIMEOUT);
+        if let Some(base) = &config.stripe_api_base {
+            // async-stripe joins `{base}v1/…`, so the base ends with a slash.
+            builder = builder.url(format!("{base}/"));
+        }
+        let client = builder.build().map_err(|err| {
+            crate::Error::Internal(format!("configuration: Stripe client: {err}"))
+        })?;
+        Ok(StripeClient { client })
+    }
+}
+
+/// How long one attempt may take before it counts as a network failure and is retried.
+const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);

@@ -1,6 +1,9 @@
 //! One handler per HTTP route: parse the request, call a rule, respond. The function
-//! binaries under `functions/` run these; tests call them in-process with
-//! `lambda_http` requests.
+//! binaries under `functions/` run these with [`run`]; tests call them in-process with
+//! `lambda_http` requests and [`crate::http::finish`].
+//!
+//! Every handler has the shape
+//! `pub async fn handle(app: &App, req: Request) -> Result<Response>`.
 
 pub mod checkout;
 pub mod get_user;
@@ -8,4 +11,66 @@ pub mod offerings;
 pub mod portal;
 pub mod schedule;
 pub mod signup;
+pub mod site;
 pub mod webhook;
+
+use std::{convert::Infallible, future::Future};
+
+use crate::{
+    Result,
+    config::Config,
+    http::{self, Request, Response},
+    store::DynamoStore,
+    stripe::StripeClient,
+};
+
+/// What every handler borrows: built once per cold start.
+pub struct App {
+    pub config: Config,
+    pub stripe: StripeClient,
+    pub store: DynamoStore,
+}
+
+impl App {
+    /// Configuration from the environment, then the clients.
+    pub async fn from_env() -> Result<Self> {
+        App::new(Config::from_env()?).await
+    }
+
+    pub async fn new(config: Config) -> Result<Self> {
+        let stripe = StripeClient::new(&config)?;
+        let store = DynamoStore::from_env(&config.table_name).await;
+        Ok(App {
+            config,
+            stripe,
+            store,
+        })
+    }
+}
+
+/// The whole `main` of a function binary: logging, the [`App`], then the Lambda
+/// runtime calling `handler` for each request, with errors rendered by
+/// [`http::finish`].
+///
+/// ```no_run
+/// #[tokio::main]
+/// async fn main() -> Result<(), lambda_http::Error> {
+///     devchat::api::run(devchat::api::offerings::handle).await
+/// }
+/// ```
+pub async fn run<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App, Request) -> Fut + Copy + Send + 'static,
+    Fut: Future<Output = Result<Response>> + Send + 'static,
+{
+    crate::telemetry::init();
+    let app = App::from_env()
+        .await
+        .inspect_err(|err| tracing::error!(error = %err, "cold start failed"))?;
+    // One App for the life of the process: every invocation borrows it.
+    let app: &'static App = Box::leak(Box::new(app));
+    lambda_http::run(lambda_http::service_fn(move |req: Request| async move {
+        Ok::<_, Infallible>(http::finish(handler(app, req).await))
+    }))
+    .await
+}
