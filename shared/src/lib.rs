@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod catalog;
+pub mod cfn;
 pub mod checkout;
 pub mod config;
 pub mod error;
