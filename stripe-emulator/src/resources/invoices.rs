@@ -1,0 +1,78 @@
+//! `/v1/invoices`: retrieve, list, and a subscription invoice's lines. Invoices are
+//! made by the billing engine (first invoice, trial end, renewals).
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    routing::get,
+};
+use serde_json::{Value, json};
+
+use crate::{
+    App,
+    app::{StripeRequest, respond},
+    error::ApiResult,
+    list,
+};
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/v1/invoices", get(list_invoices))
+        .route("/v1/invoices/{id}", get(retrieve))
+        .route("/v1/invoices/{id}/lines", get(lines))
+}
+
+async fn retrieve(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> ApiResult<Json<Value>> {
+    req.params.finish()?;
+    let invoice = app.read(|db| db.fetch("invoice", &id, "invoice", "invoice"))?;
+    respond(&app, invoice, &req.expand)
+}
+
+async fn lines(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let invoice = app.read(|db| db.fetch("invoice", &id, "invoice", "invoice"))?;
+    let items = invoice["lines"]["data"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let page = list::page(&mut p, items, &format!("/v1/invoices/{id}/lines"))?;
+    p.finish()?;
+    respond(&app, page, &req.expand)
+}
+
+async fn list_invoices(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let customer = p.str("customer")?;
+    let subscription = p.str("subscription")?;
+    let status = p.enum_str(
+        "status",
+        &["draft", "open", "paid", "uncollectible", "void"],
+    )?;
+    p.enum_str(
+        "collection_method",
+        &["charge_automatically", "send_invoice"],
+    )?;
+    let items = app.read(|db| {
+        db.all("invoice")
+            .into_iter()
+            .filter(|o| customer.as_ref().is_none_or(|c| o["customer"] == json!(c)))
+            .filter(|o| {
+                subscription
+                    .as_ref()
+                    .is_none_or(|s| o["parent"]["subscription_details"]["subscription"] == json!(s))
+            })
+            .filter(|o| status.as_ref().is_none_or(|s| o["status"] == json!(s)))
+            .collect()
+    });
+    let page = list::page(&mut p, items, "/v1/invoices")?;
+    p.finish()?;
+    respond(&app, page, &req.expand)
+}

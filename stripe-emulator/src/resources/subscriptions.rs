@@ -1,0 +1,297 @@
+//! `/v1/subscriptions` (retrieve, list, update, cancel) and `/v1/subscription_items`
+//! (retrieve, list). Subscriptions are created by paying a Checkout Session.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    routing::get,
+};
+use serde_json::{Value, json};
+
+use crate::{
+    App,
+    app::{StripeRequest, respond},
+    billing,
+    error::{ApiError, ApiResult},
+    form::merge_metadata,
+    list,
+    state::previous_attributes,
+};
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/v1/subscriptions", get(list_subscriptions))
+        .route(
+            "/v1/subscriptions/{id}",
+            get(retrieve).post(update).delete(cancel),
+        )
+        .route("/v1/subscription_items", get(list_items))
+        .route("/v1/subscription_items/{id}", get(retrieve_item))
+}
+
+async fn retrieve(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> ApiResult<Json<Value>> {
+    req.params.finish()?;
+    let sub = app.read(|db| db.fetch("subscription", &id, "subscription", "id"))?;
+    respond(&app, sub, &req.expand)
+}
+
+/// `trial_end`: `now` or a timestamp.
+enum TrialEnd {
+    Now,
+    At(i64),
+}
+
+async fn update(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let trial_end = match p.str("trial_end")?.as_deref() {
+        None | Some("") => None,
+        Some("now") => Some(TrialEnd::Now),
+        Some(s) => Some(TrialEnd::At(s.parse().map_err(|_| {
+            ApiError::invalid_param(
+                "trial_end",
+                format!(
+                    "Invalid timestamp: must be an integer Unix timestamp or `now` (got '{s}')"
+                ),
+            )
+        })?)),
+    };
+    let cancel_at_period_end = p.bool("cancel_at_period_end")?;
+    let metadata = p.metadata()?;
+    let default_payment_method = p.str("default_payment_method")?;
+    let description = p.str("description")?;
+    p.enum_str(
+        "proration_behavior",
+        &["always_invoice", "create_prorations", "none"],
+    )?;
+    p.enum_str(
+        "payment_behavior",
+        &[
+            "allow_incomplete",
+            "default_incomplete",
+            "error_if_incomplete",
+            "pending_if_incomplete",
+        ],
+    )?;
+    let cancellation = match p.obj("cancellation_details")? {
+        Some(mut c) => {
+            let comment = c.str("comment")?;
+            let feedback = c.enum_str(
+                "feedback",
+                &[
+                    "customer_service",
+                    "low_quality",
+                    "missing_features",
+                    "other",
+                    "switched_service",
+                    "too_complex",
+                    "too_expensive",
+                    "unused",
+                ],
+            )?;
+            c.finish()?;
+            Some((comment, feedback))
+        }
+        None => None,
+    };
+    p.finish()?;
+
+    let sub = app.write(|db| {
+        let before = db.fetch("subscription", &id, "subscription", "id")?;
+        let canceled = before["status"] == "canceled";
+        if canceled
+            && (trial_end.is_some()
+                || cancel_at_period_end.is_some()
+                || default_payment_method.is_some()
+                || description.is_some())
+        {
+            return Err(ApiError::invalid(
+                "A canceled subscription can only update its cancellation_details and metadata.",
+            ));
+        }
+        if let Some(pm) = &default_payment_method {
+            let obj = db.fetch_param("payment_method", pm, "PaymentMethod", "default_payment_method")?;
+            if obj["customer"] != before["customer"] {
+                return Err(ApiError::invalid_param(
+                    "default_payment_method",
+                    format!("The customer does not have a payment method with the ID {pm}. The payment method must be attached to the customer."),
+                ));
+            }
+        }
+        let now = db.now();
+        if let Some(TrialEnd::At(t)) = trial_end
+            && t <= now
+        {
+            return Err(ApiError::invalid_param(
+                "trial_end",
+                "Invalid timestamp: must be an integer Unix timestamp in the future.",
+            ));
+        }
+        if trial_end.is_some() && before["status"] != "trialing" && matches!(trial_end, Some(TrialEnd::At(_))) {
+            return Err(ApiError::invalid_param(
+                "trial_end",
+                "The emulator only moves the end of an existing trial.",
+            ));
+        }
+        // Plain field changes first (one `updated` event for them).
+        let mut sub = before.clone();
+        if let Some(m) = metadata {
+            merge_metadata(&mut sub, m);
+        }
+        if let Some(pm) = &default_payment_method {
+            sub["default_payment_method"] = json!(pm);
+        }
+        if let Some(d) = description {
+            sub["description"] = if d.is_empty() { Value::Null } else { json!(d) };
+        }
+        if let Some((comment, feedback)) = cancellation {
+            if let Some(c) = comment {
+                sub["cancellation_details"]["comment"] = json!(c);
+            }
+            if let Some(f) = feedback {
+                sub["cancellation_details"]["feedback"] = json!(f);
+            }
+        }
+        if let Some(TrialEnd::At(t)) = trial_end {
+            sub["trial_end"] = json!(t);
+            if let Some(items) = sub["items"]["data"].as_array_mut() {
+                for item in items {
+                    item["current_period_end"] = json!(t);
+                }
+            }
+            if sub["cancel_at_period_end"] == json!(true) {
+                sub["cancel_at"] = json!(t);
+            }
+        }
+        let sub = billing::save_subscription(db, sub);
+        if let Some(prev) = previous_attributes(&before, &sub) {
+            db.emit("customer.subscription.updated", &sub, Some(prev));
+        }
+        if let Some(on) = cancel_at_period_end
+            && sub["cancel_at_period_end"] != json!(on)
+        {
+            billing::set_cancel_at_period_end(db, &id, on)?;
+        }
+        if matches!(trial_end, Some(TrialEnd::Now)) {
+            billing::end_trial(db, &id, now)?;
+        }
+        db.fetch("subscription", &id, "subscription", "id")
+    })?;
+    respond(&app, sub, &req.expand)
+}
+
+async fn cancel(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    p.bool("invoice_now")?;
+    p.bool("prorate")?;
+    let details = match p.obj("cancellation_details")? {
+        Some(mut c) => {
+            let comment = c.str("comment")?;
+            let feedback = c.str("feedback")?;
+            c.finish()?;
+            Some((comment, feedback))
+        }
+        None => None,
+    };
+    p.finish()?;
+    let sub = app.write(|db| {
+        let mut sub = db.fetch("subscription", &id, "subscription", "id")?;
+        if let Some((comment, feedback)) = details
+            && sub["status"] != "canceled"
+        {
+            sub["cancellation_details"]["comment"] = json!(comment);
+            sub["cancellation_details"]["feedback"] = json!(feedback);
+            billing::save_subscription(db, sub);
+        }
+        billing::cancel_now(db, &id)
+    })?;
+    respond(&app, sub, &req.expand)
+}
+
+async fn list_subscriptions(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let customer = p.str("customer")?;
+    let status = p.enum_str(
+        "status",
+        &[
+            "active",
+            "all",
+            "canceled",
+            "ended",
+            "incomplete",
+            "incomplete_expired",
+            "past_due",
+            "paused",
+            "trialing",
+            "unpaid",
+        ],
+    )?;
+    let price = p.str("price")?;
+    p.enum_str(
+        "collection_method",
+        &["charge_automatically", "send_invoice"],
+    )?;
+    let items = app.read(|db| {
+        db.all("subscription")
+            .into_iter()
+            .filter(|o| customer.as_ref().is_none_or(|c| o["customer"] == json!(c)))
+            .filter(|o| {
+                let s = o["status"].as_str().unwrap_or_default();
+                match status.as_deref() {
+                    None => s != "canceled" && s != "incomplete_expired",
+                    Some("all") => true,
+                    Some("ended") => s == "canceled" || s == "incomplete_expired",
+                    Some(want) => s == want,
+                }
+            })
+            .filter(|o| {
+                price.as_ref().is_none_or(|pr| {
+                    o["items"]["data"]
+                        .as_array()
+                        .is_some_and(|items| items.iter().any(|i| i["price"]["id"] == json!(pr)))
+                })
+            })
+            .collect()
+    });
+    let page = list::page(&mut p, items, "/v1/subscriptions")?;
+    p.finish()?;
+    respond(&app, page, &req.expand)
+}
+
+async fn retrieve_item(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> ApiResult<Json<Value>> {
+    req.params.finish()?;
+    let item = app.read(|db| db.fetch("subscription_item", &id, "subscription_item", "id"))?;
+    respond(&app, item, &req.expand)
+}
+
+async fn list_items(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let subscription = p.req_str("subscription")?;
+    let items = app.read(|db| {
+        let sub = db.fetch_param(
+            "subscription",
+            &subscription,
+            "subscription",
+            "subscription",
+        )?;
+        Ok::<_, ApiError>(sub["items"]["data"].as_array().cloned().unwrap_or_default())
+    })?;
+    let page = list::page(&mut p, items, "/v1/subscription_items")?;
+    p.finish()?;
+    respond(&app, page, &req.expand)
+}
