@@ -33,31 +33,5 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<bool>> + Send;
 }
 
-/// [`Store`] on one DynamoDB table.
-#[derive(Clone, Debug)]
-pub struct DynamoStore {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
-}
-
-impl DynamoStore {
-    /// A store on `table`, configured the AWS SDK's standard way (region, credentials,
-    /// and `AWS_ENDPOINT_URL_DYNAMODB` for a local DynamoDB). Operations give up after
-    /// a few seconds so an unreachable database answers 503 promptly.
-    pub async fn from_env(table: &str) -> Self {
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(std::time::Duration::from_secs(2))
-            .operation_attempt_timeout(std::time::Duration::from_secs(3))
-            .operation_timeout(std::time::Duration::from_secs(8))
-            .build();
-        let sdk = aws_config::from_env().timeout_config(timeouts).load().await;
-        DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)
-    }
-
-    pub fn new(client: aws_sdk_dynamodb::Client, table: &str) -> Self {
-        DynamoStore {
-            client,
-            table: table.to_owned(),
-        }
-    }
-}
+mod dynamo;
+pub use dynamo::DynamoStore;

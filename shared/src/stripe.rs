@@ -21,6 +21,7 @@ pub struct ProductSpec {
 pub struct ProductState {
     pub id: String,
     pub name: String,
+    pub active: bool,
     pub url: Option<String>,
     pub unit_label: Option<String>,
     pub challenge_id: Option<String>,
@@ -78,6 +79,7 @@ pub struct PortalSpec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortalState {
     pub id: String,
+    pub active: bool,
     pub headline: Option<String>,
     pub default_return_url: Option<String>,
     pub payment_method_update: bool,
@@ -134,10 +136,11 @@ pub trait StripeApi: Send + Sync {
         id: &str,
         spec: &ProductSpec,
     ) -> impl Future<Output = Result<ProductState>> + Send;
-    fn find_price_by_lookup_key(
+    /// The prices holding any of these lookup keys, in one request.
+    fn find_prices_by_lookup_keys(
         &self,
-        lookup_key: &str,
-    ) -> impl Future<Output = Result<Option<PriceState>>> + Send;
+        lookup_keys: &[&str],
+    ) -> impl Future<Output = Result<Vec<PriceState>>> + Send;
     /// Creates the price; `transfer_lookup_key` moves the key from a price that holds it.
     fn create_price(
         &self,
@@ -157,10 +160,12 @@ pub trait StripeApi: Send + Sync {
         event_name: &str,
     ) -> impl Future<Output = Result<Option<MeterState>>> + Send;
     fn create_meter(&self, spec: &MeterSpec) -> impl Future<Output = Result<MeterState>> + Send;
+    /// Fixes the display name and reactivates the meter if it was deactivated.
     fn update_meter(
         &self,
         id: &str,
         spec: &MeterSpec,
+        reactivate: bool,
     ) -> impl Future<Output = Result<MeterState>> + Send;
     /// Looks through the most recent 100 portal configurations for ours.
     fn find_portal_configuration(
@@ -213,28 +218,5 @@ pub trait StripeApi: Send + Sync {
     ) -> impl Future<Output = Result<String>> + Send;
 }
 
-/// [`StripeApi`] over async-stripe's hyper client.
-#[derive(Clone)]
-pub struct StripeClient {
-    client: ::stripe::Client,
-}
-
-impl StripeClient {
-    /// A client for `config`'s key and base URL (api.stripe.com when `STRIPE_API_BASE` is unset).
-    pub fn new(config: &crate::config::Config) -> Result<Self> {
-        let mut builder = ::stripe::ClientBuilder::new(&config.stripe_secret_key)
-            .app_info("devchat", Some(env!("CARGO_PKG_VERSION").into()), None)
-            .timeout(ATTEMPT_TIMEOUT);
-        if let Some(base) = &config.stripe_api_base {
-            // async-stripe joins `{base}v1/…`, so the base ends with a slash.
-            builder = builder.url(format!("{base}/"));
-        }
-        let client = builder.build().map_err(|err| {
-            crate::Error::Internal(format!("configuration: Stripe client: {err}"))
-        })?;
-        Ok(StripeClient { client })
-    }
-}
-
-/// How long one attempt may take before it counts as a network failure and is retried.
-const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
+mod client;
+pub use client::{StripeClient, email_idempotency_key};

@@ -1,0 +1,245 @@
+//! [`DynamoStore`]: the [`Store`] on one DynamoDB table (hash key `pk`), items
+//! mapped with serde_dynamo. Any DynamoDB failure is [`Error::Storage`] (503).
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::{
+    Client,
+    error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
+    types::{
+        AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+        ScalarAttributeType,
+    },
+};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde_dynamo::{from_item, to_attribute_value, to_item};
+
+use super::Store;
+use crate::{
+    Error, Result,
+    model::{Catalog, Subscription, User},
+};
+
+/// [`Store`] on one DynamoDB table.
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Item<T> {
+    pk: String,
+    #[serde(flatten)]
+    value: T,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EmailClaim {
+    customer_id: String,
+}
+
+const CATALOG_KEY: &str = "CATALOG";
+
+fn user_key(id: &str) -> String {
+    format!("USER#{id}")
+}
+
+fn email_key(email: &str) -> String {
+    format!("EMAIL#{email}")
+}
+
+fn storage<E, R>(what: &str, err: SdkError<E, R>) -> Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    Error::Storage(format!("{what}: {}", DisplayErrorContext(err)))
+}
+
+fn mapping(what: &str, err: serde_dynamo::Error) -> Error {
+    Error::Internal(format!("{what}: item mapping: {err}"))
+}
+
+fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+impl DynamoStore {
+    /// A store on `table`, configured the AWS SDK's standard way (region, credentials,
+    /// and `AWS_ENDPOINT_URL_DYNAMODB` for a local DynamoDB). Operations give up after
+    /// a few seconds so an unreachable database answers 503 promptly.
+    pub async fn from_env(table: &str) -> Self {
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .operation_attempt_timeout(Duration::from_secs(3))
+            .operation_timeout(Duration::from_secs(8))
+            .build();
+        let sdk = aws_config::from_env().timeout_config(timeouts).load().await;
+        DynamoStore::new(Client::new(&sdk), table)
+    }
+
+    pub fn new(client: Client, table: &str) -> Self {
+        DynamoStore {
+            client,
+            table: table.to_owned(),
+        }
+    }
+
+    /// Creates the table (hash key `pk`, on-demand) unless it exists: for the local
+    /// stack and tests; in AWS the SAM template owns the table.
+    pub async fn ensure_table(&self) -> Result<()> {
+        match self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) => {}
+            Err(err) => return Err(storage("describing the table", err)),
+        }
+        let created = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .map_err(|e| Error::Internal(e.to_string()))?,
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .map_err(|e| Error::Internal(e.to_string()))?,
+            )
+            .send()
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            // Someone else created it meanwhile.
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(storage("creating the table", err)),
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, pk: String) -> Result<Option<T>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|err| storage("reading an item", err))?;
+        output
+            .item
+            .map(|item| from_item::<_, Item<T>>(item).map(|i| i.value))
+            .transpose()
+            .map_err(|err| mapping("reading an item", err))
+    }
+
+    /// Writes `value` under `pk`; with `only_new`, only if no item has that key.
+    /// Returns whether it was written.
+    async fn put<T: Serialize>(&self, pk: String, value: &T, only_new: bool) -> Result<bool> {
+        let item = to_item(Item { pk, value }).map_err(|err| mapping("writing an item", err))?;
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        if only_new {
+            request = request.condition_expression("attribute_not_exists(pk)");
+        }
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(err) if only_new && is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(storage("writing an item", err)),
+        }
+    }
+}
+
+impl Store for DynamoStore {
+    async fn get_catalog(&self) -> Result<Option<Catalog>> {
+        self.get(CATALOG_KEY.into()).await
+    }
+
+    async fn put_catalog(&self, catalog: &Catalog) -> Result<()> {
+        self.put(CATALOG_KEY.into(), catalog, false).await.map(drop)
+    }
+
+    async fn get_user(&self, id: &str) -> Result<Option<User>> {
+        self.get(user_key(id)).await
+    }
+
+    async fn get_email_claim(&self, email: &str) -> Result<Option<String>> {
+        Ok(self
+            .get::<EmailClaim>(email_key(email))
+            .await?
+            .map(|c| c.customer_id))
+    }
+
+    async fn claim_email(&self, email: &str, customer_id: &str) -> Result<String> {
+        let claim = EmailClaim {
+            customer_id: customer_id.to_owned(),
+        };
+        if self.put(email_key(email), &claim, true).await? {
+            return Ok(customer_id.to_owned());
+        }
+        // Lost the race: the winner's claim stands.
+        self.get_email_claim(email)
+            .await?
+            .ok_or_else(|| Error::Storage(format!("the claim on {email} vanished")))
+    }
+
+    /// Writes the user unless a record with this id exists, so a repeated sign-up never
+    /// overwrites a stored subscription.
+    async fn put_user(&self, user: &User) -> Result<()> {
+        self.put(user_key(&user.id), user, true).await.map(drop)
+    }
+
+    /// One conditional `UpdateItem`: the user must exist, and a stored state stamped
+    /// later than this one (`asOf`) is kept. A state without `asOf` is written as is.
+    async fn save_subscription(&self, user_id: &str, subscription: &Subscription) -> Result<bool> {
+        let value = to_attribute_value(subscription)
+            .map_err(|err| mapping("saving a subscription", err))?;
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(user_key(user_id)))
+            .update_expression("SET subscription = :s")
+            .expression_attribute_values(":s", value);
+        request = match subscription.as_of {
+            Some(as_of) => request
+                .condition_expression(
+                    "attribute_exists(pk) AND (attribute_not_exists(subscription.asOf) OR subscription.asOf <= :asOf)",
+                )
+                .expression_attribute_values(":asOf", AttributeValue::N(as_of.to_string())),
+            None => request.condition_expression("attribute_exists(pk)"),
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(storage("saving a subscription", err)),
+        }
+    }
+}
