@@ -1,1 +1,32 @@
 //! Opening the Stripe Customer Portal for a user.
+
+use serde::Serialize;
+
+use crate::{Error, Result, model::Catalog, store::Store, stripe::StripeApi};
+
+/// `POST /users/portal`'s answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortalSession {
+    pub url: String,
+    pub configuration: String,
+}
+
+/// A portal session for the user's customer with our portal configuration, coming
+/// back to `return_url` (`{APP_URL}/dashboard`). Unknown user → 404.
+pub async fn open(
+    stripe: &impl StripeApi,
+    store: &impl Store,
+    catalog: &Catalog,
+    user_id: &str,
+    return_url: &str,
+) -> Result<PortalSession> {
+    let user = store
+        .get_user(user_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no user with id {user_id}")))?;
+    let configuration = catalog.portal_configuration_id.clone();
+    let url = stripe
+        .create_portal_session(&user.id, &configuration, return_url)
+        .await?;
+    Ok(PortalSession { url, configuration })
+}
