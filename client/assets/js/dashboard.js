@@ -1,0 +1,107 @@
+// Dashboard: the user's subscription (monthly or on demand) with its actions, or
+// the offers when there is no live subscription.
+import { ApiError, busy, forgetUser, h, idempotencyKey, loadUser, offerCards, render, saveUser, showError, api, userApi } from './app.js';
+
+/** Statuses after which a subscription is over and the offers show again. */
+const ENDED = new Set(['canceled', 'incomplete_expired']);
+
+const TYPE_TEXT = {
+  monthly: 'You are subscribed to the monthly package',
+  ondemand: 'You are subscribed to the on-demand package.',
+};
+
+async function subscribe(price) {
+  const { url } = await userApi('/offerings/paircode', { method: 'POST', body: { price: price.id } });
+  window.location.assign(url);
+}
+
+async function manage(subscription) {
+  const { url } = await userApi('/users/portal', { method: 'POST', body: { priceType: subscription.type } });
+  window.location.assign(url);
+}
+
+async function arrangeSession(panel) {
+  panel.querySelector('#session-registered')?.remove();
+  await userApi('/offerings/paircode/schedule', {
+    method: 'POST',
+    headers: { 'Idempotency-Key': idempotencyKey() },
+  });
+  panel.append(h('p', { id: 'session-registered', className: 'notice ok', role: 'status' }, 'Session registered'));
+}
+
+function subscriptionPanel(user, subscription, pairCode) {
+  const { type } = subscription;
+  const price = type === 'ondemand' ? pairCode.onDemandPrice : pairCode.monthlyPrice;
+  const manageButton = h('button', { type: 'button', className: 'btn', id: 'manage-subscription' }, 'Manage subscription');
+  const actions = h('div', { className: 'actions' }, manageButton);
+  const panel = h(
+    'section',
+    {
+      className: 'card subscription',
+      id: 'subscription',
+      dataset: {
+        subscriptionId: subscription.id,
+        [`${type === 'ondemand' ? 'ondemand' : 'monthly'}PriceId`]: price?.id ?? '',
+        customerId: user.id,
+      },
+    },
+    h('h2', { id: 'subscription-type' }, TYPE_TEXT[type] ?? 'You are subscribed to /dev/chat'),
+    h('p', {}, 'Status: ', h('span', { id: 'subscription-status', className: 'status', dataset: { status: subscription.status } }, subscription.status)),
+    actions,
+  );
+  manageButton.addEventListener('click', () => busy(manageButton, () => manage(subscription)));
+  if (type === 'ondemand') {
+    const arrange = h('button', { type: 'button', className: 'btn btn-go', id: 'arrange-session' }, 'Arrange session');
+    arrange.addEventListener('click', () => busy(arrange, () => arrangeSession(panel)));
+    actions.prepend(arrange);
+  }
+  return panel;
+}
+
+function offers(pairCode, ended) {
+  return [
+    ended && h('p', { id: 'subscription-ended', className: 'notice ended' }, 'you have ended your /dev/chat subscription'),
+    h('p', { className: 'lead' }, 'Pick a package to start pair coding:'),
+    h('div', { className: 'offers' }, ...offerCards(pairCode, subscribe)),
+  ].filter(Boolean);
+}
+
+async function main() {
+  const stored = loadUser();
+  if (!stored) {
+    window.location.replace('/login');
+    return;
+  }
+  document.getElementById('who').textContent = stored.email;
+  document.getElementById('logout').addEventListener('click', () => {
+    forgetUser();
+    window.location.assign('/');
+  });
+
+  const sessionId = new URLSearchParams(window.location.search).get('session_id');
+  try {
+    const [{ pairCode }, { user }] = await Promise.all([
+      api('/offerings'),
+      userApi('/users', { query: { session_id: sessionId } }),
+    ]);
+    saveUser(user);
+    const subscription = user.subscription;
+    if (subscription && !ENDED.has(subscription.status)) {
+      render('dashboard', subscriptionPanel(user, subscription, pairCode));
+    } else {
+      render('dashboard', ...offers(pairCode, Boolean(subscription)));
+    }
+  } catch (error) {
+    const unknownUser = error.status === 404 && !sessionId;
+    if (error instanceof ApiError && (error.status === 401 || unknownUser)) {
+      // The stored user is unknown here (or the session has expired): sign in again.
+      forgetUser();
+      window.location.replace('/login');
+      return;
+    }
+    render('dashboard');
+    showError(error.message);
+  }
+}
+
+main();
