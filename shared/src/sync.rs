@@ -287,6 +287,18 @@ pub fn kind_of(prices: &[ItemPrice], catalog: Option<&Catalog>) -> SubscriptionT
     }
 }
 
+/// [`kind_of`], reading the catalog only when `usage_type` alone cannot tell
+/// (events carry it; a re-read [`crate::stripe::SubscriptionState`] does not).
+async fn offer_of(store: &impl Store, prices: &[ItemPrice]) -> Result<SubscriptionType> {
+    let usage_known = !prices.is_empty() && prices.iter().all(|price| price.usage_type.is_some());
+    let catalog = if usage_known {
+        None
+    } else {
+        store.get_catalog().await?
+    };
+    Ok(kind_of(prices, catalog.as_ref()))
+}
+
 /// How far along its life a status is; within one second, a later stage wins.
 pub fn status_rank(status: &str) -> u8 {
     match status {
@@ -331,12 +343,10 @@ pub enum Outcome {
     Ignored,
 }
 
-/// Applies a verified delivery. `catalog` is only consulted to name the offer of a
-/// re-read subscription; pass `None` if it is unavailable.
+/// Applies a verified delivery.
 pub async fn apply(
     stripe: &impl StripeApi,
     store: &impl Store,
-    catalog: Option<&Catalog>,
     delivery: &Delivery,
 ) -> Result<Outcome> {
     let (customer, state) = match &delivery.news {
@@ -354,7 +364,7 @@ pub async fn apply(
             let state = Subscription {
                 id: id.clone(),
                 status: status.clone(),
-                kind: kind_of(prices, catalog),
+                kind: offer_of(store, prices).await?,
                 as_of: Some(*created),
             };
             if !supersedes(&state, user.subscription.as_ref()) {
@@ -402,7 +412,7 @@ pub async fn apply(
             let state = Subscription {
                 id: current.id,
                 status: current.status,
-                kind: kind_of(&prices, catalog),
+                kind: offer_of(store, &prices).await?,
                 as_of: Some(*created),
             };
             if !supersedes(&state, user.subscription.as_ref()) {

@@ -1,1 +1,55 @@
-//! Route handler (owned by the Milestone 2/3 work).
+//! `POST /users/portal?user_id=…` → `{"url","configuration"}`: a Stripe Customer
+//! Portal session for the user, with our configuration, back to `{APP_URL}/dashboard`.
+
+use ::http::{Method, StatusCode};
+use serde::{Deserialize, de::DeserializeOwned};
+
+use super::App;
+use crate::{
+    Error, Result,
+    http::{self, Request, Response},
+    portal,
+};
+use crate::{model::Catalog, store::Store};
+
+/// What the client sends. `priceType` is not needed to open the portal, but a body
+/// that is present must still be well formed.
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct PortalRequest {
+    #[serde(rename = "priceType")]
+    price_type: Option<String>,
+}
+
+pub async fn handle(app: &App, req: Request) -> Result<Response> {
+    http::require_method(&req, Method::POST)?;
+    let user_id = http::required_query(&req, "user_id")?;
+    optional_json_body::<PortalRequest>(&req)?;
+    let catalog = catalog(app).await?;
+    let session = portal::open(
+        &app.stripe,
+        &app.store,
+        &catalog,
+        &user_id,
+        &app.config.dashboard_url(),
+    )
+    .await?;
+    http::respond(StatusCode::OK, &session)
+}
+
+/// A JSON body the route can do without: none (or blank) is fine, anything else must
+/// parse as `T` (400 otherwise, 413 when too large).
+pub(crate) fn optional_json_body<T: DeserializeOwned>(req: &Request) -> Result<Option<T>> {
+    if http::raw_body(req)?.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    http::json_body(req).map(Some)
+}
+
+/// The catalog provisioning stored.
+pub(crate) async fn catalog(app: &App) -> Result<Catalog> {
+    app.store
+        .get_catalog()
+        .await?
+        .ok_or_else(|| Error::Internal("the catalog is not provisioned yet".into()))
+}

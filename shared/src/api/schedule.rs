@@ -1,1 +1,26 @@
-//! Route handler (owned by the Milestone 2/3 work).
+//! `POST /offerings/paircode/schedule?user_id=…` → `{"usageRecord": …}`: one session
+//! on the meter for an on-demand subscriber. The `Idempotency-Key` header, when
+//! present, becomes the meter event's identifier, so a retried click counts once.
+
+use ::http::{Method, StatusCode};
+
+use super::{
+    App,
+    portal::{catalog, optional_json_body},
+};
+use crate::{
+    Result,
+    http::{self, Request, Response},
+    usage,
+};
+
+pub async fn handle(app: &App, req: Request) -> Result<Response> {
+    http::require_method(&req, Method::POST)?;
+    let user_id = http::required_query(&req, "user_id")?;
+    let identifier = usage::identifier(http::header(&req, "idempotency-key"))?;
+    optional_json_body::<serde_json::Map<String, serde_json::Value>>(&req)?;
+    let catalog = catalog(app).await?;
+    let record =
+        usage::arrange_session(&app.stripe, &app.store, &catalog, &user_id, &identifier).await?;
+    http::respond(StatusCode::OK, &record)
+}

@@ -1,1 +1,38 @@
-//! Route handler (owned by the Milestone 2/3 work).
+//! `POST /webhook`: Stripe's events. Verified against `STRIPE_WEBHOOK_SECRET` over the
+//! exact raw body (lambda_http has already base64-decoded it when API Gateway sent it
+//! encoded), then applied by [`crate::sync`]. 400 for anything not authentic (nothing
+//! written); 2xx only once the new state is durably written (or there was nothing to
+//! write); a storage or Stripe failure answers 5xx so Stripe delivers again.
+
+use ::http::{Method, StatusCode};
+use serde_json::json;
+
+use super::App;
+use crate::{
+    Error, Result,
+    http::{self, Request, Response},
+    sync,
+};
+
+pub async fn handle(app: &App, req: Request) -> Result<Response> {
+    http::require_method(&req, Method::POST)?;
+    let payload = std::str::from_utf8(http::raw_body(&req)?)
+        .map_err(|_| Error::BadRequest("the body is not UTF-8 text".into()))?;
+    sync::verify(
+        payload,
+        http::header(&req, "stripe-signature"),
+        app.config.webhook_secret()?,
+    )?;
+    let delivery = sync::read_event(payload)?;
+    let outcome = sync::apply(&app.stripe, &app.store, &delivery).await?;
+    tracing::info!(
+        event_id = %delivery.event_id,
+        event_type = %delivery.event_type,
+        ?outcome,
+        "webhook delivery handled"
+    );
+    http::respond(
+        StatusCode::OK,
+        &json!({ "received": true, "outcome": outcome }),
+    )
+}

@@ -1,0 +1,6 @@
+//! `POST /webhook`: verified Stripe events sync subscriptions (`devchat::api::webhook`).
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    devchat::api::run(devchat::api::webhook::handle).await
+}
