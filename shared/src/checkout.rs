@@ -1,1 +1,95 @@
-//! Starting a subscription through Stripe Checkout, and recording its result when the customer comes back (GET /users?session_id=).
+//! Starting a subscription through Stripe Checkout, and recording its result when the
+//! customer comes back (GET /users?session_id=).
+
+use crate::{
+    Error, Result, catalog,
+    config::Config,
+    model::{Subscription, SubscriptionType, User},
+    store::Store,
+    stripe::{CheckoutSpec, StripeApi},
+};
+
+/// Trial days on the monthly plan.
+pub const MONTHLY_TRIAL_DAYS: u32 = 3;
+
+/// A Checkout Session (subscription mode) for `user_id` and one of our prices; its URL.
+/// 404 for an unknown user, 400 for a price that is not ours, 409 for a user who
+/// already has a live subscription.
+pub async fn start(
+    stripe: &impl StripeApi,
+    store: &impl Store,
+    config: &Config,
+    user_id: &str,
+    price: &str,
+) -> Result<String> {
+    let user = store.require_user(user_id).await?;
+    let catalog = catalog::load(stripe, store, config).await?;
+    let kind = catalog
+        .offer_of(price)
+        .ok_or_else(|| Error::BadRequest(format!("{price:?} is not one of our prices")))?;
+    if let Some(subscription) = user.subscription.as_ref().filter(|s| s.is_live()) {
+        return Err(Error::Conflict(format!(
+            "you already have a {} subscription ({}); manage it from your dashboard",
+            kind_name(subscription.kind),
+            subscription.status
+        )));
+    }
+    let spec = CheckoutSpec {
+        customer: user.id,
+        price: price.to_owned(),
+        kind,
+        trial_days: (kind == SubscriptionType::Monthly).then_some(MONTHLY_TRIAL_DAYS),
+        success_url: format!("{}?session_id={{CHECKOUT_SESSION_ID}}", config.dashboard_url()),
+        cancel_url: config.dashboard_url(),
+        challenge_id: config.challenge_id.clone(),
+    };
+    stripe.create_checkout_session(&spec).await
+}
+
+fn kind_name(kind: SubscriptionType) -> &'static str {
+    match kind {
+        SubscriptionType::Monthly => "monthly",
+        SubscriptionType::Ondemand => "on-demand",
+    }
+}
+
+/// The user, after recording the subscription of Checkout Session `session_id`
+/// (which must be theirs: 403 otherwise; 400 if there is no such session). A session
+/// not completed yet leaves the user as is.
+pub async fn complete(
+    stripe: &impl StripeApi,
+    store: &impl Store,
+    config: &Config,
+    user_id: &str,
+    session_id: &str,
+) -> Result<User> {
+    let user = store.require_user(user_id).await?;
+    let session = stripe
+        .retrieve_checkout_session(session_id)
+        .await?
+        .ok_or_else(|| Error::BadRequest(format!("unknown Checkout Session {session_id:?}")))?;
+    if session.customer.as_deref() != Some(user.id.as_str()) {
+        return Err(Error::Forbidden("this Checkout Session belongs to another customer".into()));
+    }
+    let Some(state) = session.subscription else {
+        return Ok(user);
+    };
+    let catalog = catalog::load(stripe, store, config).await?;
+    let Some(kind) = state.prices.iter().find_map(|price| catalog.offer_of(price)) else {
+        tracing::warn!(subscription = %state.id, "Checkout Session for a price that is not ours");
+        return Ok(user);
+    };
+    let subscription = Subscription { id: state.id, status: state.status, kind, as_of: Some(now()) };
+    if !store.save_subscription(&user.id, &subscription).await? {
+        tracing::info!(subscription = %subscription.id, "a newer state was already stored");
+    }
+    store.require_user(&user.id).await
+}
+
+/// Unix seconds: when we read a state from Stripe.
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}

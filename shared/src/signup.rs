@@ -1,1 +1,108 @@
 //! Sign-up: one user (and one Stripe Customer) per normalised email.
+//!
+//! The email claim (`EMAIL#…`) is written conditionally, so concurrent sign-ups agree
+//! on one customer; and the Customer is created with an idempotency key derived from
+//! the normalised email, so concurrent or repeated attempts (including one whose
+//! storage write failed after Stripe created the Customer) get the same Customer.
+
+use crate::{
+    Error, Result,
+    config::Config,
+    model::User,
+    store::Store,
+    stripe::{StripeApi, email_idempotency_key},
+};
+
+/// Trimmed and lowercased; 400 unless it looks like an address
+/// (`local@domain.tld`, no spaces, no markup characters, at most 254 characters).
+pub fn normalise_email(raw: &str) -> Result<String> {
+    let email = raw.trim().to_lowercase();
+    let invalid = |why: &str| Err(Error::BadRequest(format!("invalid email address: {why}")));
+    if email.is_empty() {
+        return invalid("it is empty");
+    }
+    if email.chars().count() > 254 {
+        return invalid("it is longer than 254 characters");
+    }
+    if email.chars().any(|c| c.is_whitespace() || c.is_control() || "<>()[]\\,;:\"'`".contains(c)) {
+        return invalid("it contains spaces or characters an address cannot have");
+    }
+    let Some((local, domain)) = email.split_once('@') else {
+        return invalid("it has no @");
+    };
+    if local.is_empty() || local.chars().count() > 64 || domain.contains('@') {
+        return invalid("the part before the @ is missing or too long, or there are several @");
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    if labels.len() < 2 || labels.iter().any(|label| label.is_empty() || label.starts_with('-') || label.ends_with('-')) {
+        return invalid("the domain is not valid");
+    }
+    Ok(email)
+}
+
+/// Signs up `raw_email`: the existing user for that email, or a new one with a new
+/// Stripe Customer.
+pub async fn sign_up(stripe: &impl StripeApi, store: &impl Store, config: &Config, raw_email: &str) -> Result<User> {
+    let email = normalise_email(raw_email)?;
+    if let Some(customer_id) = store.get_email_claim(&email).await? {
+        return user_record(store, &customer_id, &email).await;
+    }
+    let key = email_idempotency_key(&config.challenge_id, &email);
+    let customer_id = stripe.create_customer(&email, &config.challenge_id, &key).await?;
+    let holder = store.claim_email(&email, &customer_id).await?;
+    if holder != customer_id {
+        tracing::warn!(customer = %customer_id, holder = %holder, "another sign-up claimed this email first");
+    } else {
+        tracing::info!(customer = %customer_id, "signed up");
+    }
+    user_record(store, &holder, &email).await
+}
+
+/// The user record for a claimed email, written now if the sign-up that claimed it
+/// did not get that far.
+async fn user_record(store: &impl Store, customer_id: &str, email: &str) -> Result<User> {
+    if let Some(user) = store.get_user(customer_id).await? {
+        return Ok(user);
+    }
+    let user = User { id: customer_id.to_owned(), email: email.to_owned(), subscription: None };
+    store.put_user(&user).await?;
+    Ok(store.get_user(customer_id).await?.unwrap_or(user))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_odd_but_valid_addresses() {
+        for (raw, expected) in [
+            ("  Ada@Example.COM ", "ada@example.com"),
+            ("ada+billing@example.com", "ada+billing@example.com"),
+            ("ÉLODIE@exemple.fr", "élodie@exemple.fr"),
+            ("a@b.co", "a@b.co"),
+        ] {
+            assert_eq!(normalise_email(raw).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn rejects_what_is_not_an_address() {
+        for raw in [
+            "",
+            "   ",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "ada@@example.com",
+            "a da@example.com",
+            "<script>@example.com",
+            "ada@example..com",
+            "x'; DROP TABLE users;--@example.com",
+        ] {
+            let err = normalise_email(raw).unwrap_err();
+            assert_eq!(err.status(), http::StatusCode::BAD_REQUEST, "{raw:?}");
+        }
+        assert!(normalise_email(&format!("{}@example.com", "a".repeat(250))).is_err());
+    }
+}

@@ -4,7 +4,7 @@
 //! claim, written conditionally), `CATALOG` (what provisioning converged to).
 
 use crate::{
-    Result,
+    Error, Result,
     model::{Catalog, Subscription, User},
 };
 
@@ -23,6 +23,16 @@ pub trait Store: Send + Sync {
         email: &str,
         customer_id: &str,
     ) -> impl Future<Output = Result<String>> + Send;
+    /// The user, or 404. An id that cannot be a Stripe Customer id is unknown
+    /// without asking the database.
+    fn require_user(&self, id: &str) -> impl Future<Output = Result<User>> + Send {
+        async move {
+            let plausible =
+                !id.is_empty() && id.len() <= 255 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            let user = if plausible { self.get_user(id).await? } else { None };
+            user.ok_or_else(|| Error::NotFound(format!("unknown user {id:?}")))
+        }
+    }
     fn put_user(&self, user: &User) -> impl Future<Output = Result<()>> + Send;
     /// Writes the subscription unless the stored one is newer (`as_of`), conditionally.
     /// Returns whether it was written.

@@ -1,1 +1,6 @@
-fn main() {}
+//! GET /offerings: the catalog (see `devchat::api::offerings`).
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    devchat::api::run(devchat::api::offerings::handle).await
+}
