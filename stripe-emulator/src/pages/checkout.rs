@@ -1,0 +1,303 @@
+//! The hosted Checkout page: `GET /c/pay/{session}` shows it, `POST` pays.
+
+use std::collections::HashMap;
+
+use axum::{
+    Form,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use serde_json::{Value, json};
+
+use super::{
+    CardForm, EmailField, FieldErrors, alert, card_error, date, document, error_status, esc, message_page,
+    not_found, price_phrase, product_name,
+};
+use crate::{
+    App,
+    billing::{self, Card},
+    error::ApiResult,
+    state::Db,
+};
+
+/// A Checkout Session as the page shows it.
+struct View {
+    id: String,
+    business: String,
+    /// Why it cannot be paid any more, if so: (title, message, link).
+    closed: Option<(&'static str, &'static str, Option<(String, &'static str)>)>,
+    /// The email Checkout already knows (read-only), or `None` to ask for it.
+    email: Option<String>,
+    /// Whether to show the email field at all.
+    ask_email: bool,
+    cancel_url: Option<String>,
+    title: String,
+    summary: String,
+    lines: Vec<Line>,
+    trial_days: Option<i64>,
+    /// The date the trial ends if it started now.
+    trial_end: Option<String>,
+    due_today: String,
+    then: Option<String>,
+}
+
+struct Line {
+    name: String,
+    quantity: Option<i64>,
+    phrase: String,
+    amount: String,
+}
+
+impl View {
+    fn load(db: &Db, id: &str) -> Option<Self> {
+        let session = db.fetch("checkout.session", id, "checkout session", "session").ok()?;
+        let setup = billing::session_setup(db, id).unwrap_or(Value::Null);
+        let now = db.now();
+        let cancel_url = session["cancel_url"].as_str().map(str::to_string);
+        let closed = match session["status"].as_str() {
+            Some("complete") => Some((
+                "You're all set",
+                "This checkout is complete: the payment details were received and the subscription has started.",
+                session["success_url"]
+                    .as_str()
+                    .map(|u| (u.replace("{CHECKOUT_SESSION_ID}", id), "Continue")),
+            )),
+            _ if session["status"] != "open"
+                || session["expires_at"].as_i64().is_some_and(|t| t <= now) =>
+            {
+                Some((
+                    "This checkout session has expired",
+                    "The link you followed is no longer valid. Go back and start the checkout again.",
+                    cancel_url.clone().map(|u| (u, "Go back")),
+                ))
+            }
+            _ => None,
+        };
+        let customer = session["customer"]
+            .as_str()
+            .and_then(|c| db.get(c))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let email = customer["email"]
+            .as_str()
+            .or_else(|| session["customer_email"].as_str())
+            .or_else(|| session["customer_details"]["email"].as_str())
+            .map(str::to_string);
+        let ask_email = email.is_none() && customer.is_null();
+        let items = setup["line_items"]["data"].as_array().cloned().unwrap_or_default();
+        let trial_days = setup["subscription_data"]["trial_period_days"].as_i64();
+        let currency = session["currency"].as_str().unwrap_or("usd").to_string();
+        let lines: Vec<Line> = items
+            .iter()
+            .map(|item| {
+                let price = price_of(db, &item["price"]);
+                let quantity = item["quantity"].as_i64();
+                let amount = match quantity {
+                    Some(q) => billing::money(q * price["unit_amount"].as_i64().unwrap_or(0), &currency),
+                    None => "Billed by usage".to_string(),
+                };
+                Line {
+                    name: product_name(db, &price),
+                    quantity,
+                    phrase: price_phrase(db, &price),
+                    amount,
+                }
+            })
+            .collect();
+        let then = match lines.as_slice() {
+            [one] => Some(one.phrase.clone()),
+            _ => None,
+        };
+        let summary = match (trial_days, &then) {
+            (Some(days), Some(then)) => format!("{}, then {then}", days_free(days)),
+            (Some(days), None) => format!("{}, then billed as below", days_free(days)),
+            (None, Some(then)) => then.clone(),
+            (None, None) => format!("{} items", lines.len()),
+        };
+        let title = match lines.as_slice() {
+            [one] => one.name.clone(),
+            _ => "Subscription".to_string(),
+        };
+        Some(Self {
+            id: id.to_string(),
+            business: business_name(db),
+            closed,
+            email,
+            ask_email,
+            cancel_url,
+            title,
+            summary,
+            lines,
+            trial_days,
+            trial_end: trial_days.map(|days| date(now + days * 86_400)),
+            due_today: billing::money(
+                if trial_days.is_some() { 0 } else { session["amount_total"].as_i64().unwrap_or(0) },
+                &currency,
+            ),
+            then,
+        })
+    }
+
+    fn render(&self, form: &CardForm, errors: &FieldErrors, banner: Option<&str>, status: StatusCode) -> Response {
+        if let Some((title, message, link)) = &self.closed {
+            return message_page(
+                StatusCode::OK,
+                title,
+                message,
+                link.as_ref().map(|(href, text)| (href.as_str(), *text)),
+            );
+        }
+        let back = match &self.cancel_url {
+            Some(url) => format!(
+                r#"<a class="back" href="{}" id="cancel-link" data-testid="business-link">&larr; <span>{}</span></a>"#,
+                esc(url),
+                esc(&self.business)
+            ),
+            None => format!(r#"<span class="back">{}</span>"#, esc(&self.business)),
+        };
+        let headline = match self.trial_days {
+            Some(days) => format!(r#"<p class="amount">{}</p>"#, esc(&days_free(days))),
+            None => format!(r#"<p class="amount">{}</p>"#, esc(self.then.as_deref().unwrap_or(""))),
+        };
+        let lines: String = self
+            .lines
+            .iter()
+            .map(|l| {
+                let qty = l.quantity.map(|q| format!("Qty {q} · ")).unwrap_or_default();
+                format!(
+                    r#"<li class="line-item"><div><p class="line-name">{}</p><p class="line-detail">{}{}</p></div><p class="line-amount">{}</p></li>"#,
+                    esc(&l.name),
+                    esc(&qty),
+                    esc(&l.phrase),
+                    esc(&l.amount)
+                )
+            })
+            .collect();
+        let trial_note = match (self.trial_days, &self.trial_end) {
+            (Some(days), Some(end)) => format!(
+                r#"<li class="total-row"><span>Free trial</span><span>{}</span></li><li class="total-row"><span>Trial ends</span><span>{}</span></li>"#,
+                esc(&days_free(days)),
+                esc(end)
+            ),
+            _ => String::new(),
+        };
+        let email = match (&self.email, self.ask_email) {
+            (_, true) => EmailField::Asked,
+            (Some(email), false) => EmailField::Known(email),
+            (None, false) => EmailField::Hidden,
+        };
+        let fields = form.fields_html(email, errors);
+        let submit = if self.trial_days.is_some() { "Start trial" } else { "Subscribe" };
+        let body = format!(
+            r#"<div class="checkout">
+<section class="summary-pane">
+  <header>{back}<span class="test-badge">Test mode</span></header>
+  <div class="product-summary">
+    <p class="product-title">{title_prefix} {title}</p>
+    {headline}
+    <p class="summary" id="ProductSummary-description">{summary}</p>
+  </div>
+  <ul class="line-items">{lines}</ul>
+  <ul class="totals">{trial_note}<li class="total-row total"><span>Total due today</span><span id="total-due-today">{due}</span></li></ul>
+</section>
+<section class="payment-pane">
+  <form method="post" action="/c/pay/{id}" class="payment-form" novalidate>
+    <h2>Pay with card</h2>
+    {banner}
+    {fields}
+    <label class="stripe-pass"><input type="checkbox" name="enableStripePass" value="true"> <span>Securely save my information for 1-click checkout</span></label>
+    <button type="submit" class="pay" data-testid="hosted-payment-submit-button"><span>{submit}</span></button>
+    <p class="fine-print">By confirming your subscription, you allow {business} to charge your card for this payment and future payments in accordance with their terms.</p>
+  </form>
+  <footer>Powered by the Stripe emulator</footer>
+</section>
+</div>"#,
+            title_prefix = if self.trial_days.is_some() { "Try" } else { "Subscribe to" },
+            title = esc(&self.title),
+            summary = esc(&self.summary),
+            due = esc(&self.due_today),
+            id = esc(&self.id),
+            banner = alert(banner),
+            business = esc(&self.business),
+        );
+        document(status, &format!("{} – Checkout", self.business), &body, true)
+    }
+}
+
+fn days_free(days: i64) -> String {
+    if days == 1 { "1 day free".into() } else { format!("{days} days free") }
+}
+
+fn price_of(db: &Db, price: &Value) -> Value {
+    match price {
+        Value::String(id) => db.get(id).cloned().unwrap_or(Value::Null),
+        other => other.clone(),
+    }
+}
+
+/// The business the pages speak for: the default portal configuration's headline,
+/// as the emulator has no account settings.
+fn business_name(db: &Db) -> String {
+    let configs = db.all("billing_portal.configuration");
+    configs
+        .iter()
+        .find(|c| c["is_default"] == json!(true))
+        .or_else(|| configs.first())
+        .and_then(|c| c["business_profile"]["headline"].as_str())
+        .filter(|h| !h.is_empty())
+        .unwrap_or("Test business")
+        .to_string()
+}
+
+pub async fn show(State(app): State<App>, Path(id): Path<String>) -> Response {
+    match app.read(|db| View::load(db, &id)) {
+        Some(view) => view.render(&CardForm::default(), &Vec::new(), None, StatusCode::OK),
+        None => not_found(),
+    }
+}
+
+pub async fn pay(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Form(fields): Form<HashMap<String, String>>,
+) -> Response {
+    let form = CardForm::from_fields(&fields);
+    let Some(view) = app.read(|db| View::load(db, &id)) else {
+        return not_found();
+    };
+    if view.closed.is_some() {
+        return view.render(&form, &Vec::new(), None, StatusCode::OK);
+    }
+    let card = match form.parse(view.ask_email) {
+        Ok(card) => card,
+        Err(errors) => return view.render(&form, &errors, None, StatusCode::BAD_REQUEST),
+    };
+    let email = view.ask_email.then(|| form.email.clone());
+    match app.write(|db| pay_session(db, &id, &card, email.as_deref())) {
+        Ok(url) => Redirect::to(&url).into_response(),
+        Err(e) => {
+            let (errors, banner) = card_error(&e);
+            let view = app.read(|db| View::load(db, &id)).unwrap_or(view);
+            view.render(&form, &errors, banner.as_deref(), error_status(&e))
+        }
+    }
+}
+
+/// Completes the session; an email typed on the page becomes its `customer_email`
+/// (restored if the payment fails, so a failure changes nothing).
+fn pay_session(db: &mut Db, id: &str, card: &Card, email: Option<&str>) -> ApiResult<String> {
+    let before = db.fetch("checkout.session", id, "checkout session", "session")?;
+    if let Some(email) = email {
+        let mut session = before.clone();
+        session["customer_email"] = json!(email);
+        session["customer_details"] = json!({
+            "address": null, "business_name": null, "email": email, "individual_name": null,
+            "name": null, "phone": null, "tax_exempt": "none", "tax_ids": null,
+        });
+        db.put(session);
+    }
+    billing::complete_checkout(db, id, card).inspect_err(|_| {
+        db.put(before);
+    })
+}
