@@ -192,7 +192,7 @@ fn long_id(prefix: &str, len: usize) -> String {
     let tail: String = (0..len)
         .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
         .collect();
-    format!("{prefix}_{tail}")
+    format!("{prefix}{tail}")
 }
 
 /// A new Checkout Session id, as long as Stripe's (`cs_test_a1…`, 66 characters).
@@ -1362,6 +1362,52 @@ mod tests {
         assert_eq!(
             card("1234").check(0).unwrap_err().code,
             Some("incorrect_number")
+        );
+    }
+
+    #[test]
+    fn usage_follows_the_meters_formula_customer_and_period() {
+        let mut db = Db::default();
+        let mut meter = base_object(&db, "mtr", "billing.meter");
+        meter["event_name"] = json!("clicks");
+        meter["default_aggregation"] = json!({"formula": "sum"});
+        let meter = db.insert(meter);
+        let price = json!({"recurring": {"meter": meter["id"], "usage_type": "metered"}});
+        for (customer, value, timestamp) in [
+            ("cus_a", 2, 100),
+            ("cus_a", 3, 150),
+            ("cus_b", 7, 150),
+            ("cus_a", 5, 200),
+        ] {
+            db.meter_events.push(crate::state::MeterEvent {
+                identifier: new_id("id"),
+                event_name: "clicks".into(),
+                customer: customer.into(),
+                value,
+                timestamp,
+                created: timestamp,
+            });
+        }
+        // [start, end): the event at 200 belongs to the next period.
+        assert_eq!(usage(&db, &price, "cus_a", 100, 200), 5);
+        assert_eq!(usage(&db, &price, "cus_a", 100, 201), 10);
+        assert_eq!(usage(&db, &price, "cus_b", 0, 1000), 7);
+        let mut m = db.get(&str_of(&meter["id"])).cloned().unwrap();
+        m["default_aggregation"]["formula"] = json!("count");
+        db.put(m.clone());
+        assert_eq!(usage(&db, &price, "cus_a", 0, 1000), 3);
+        m["default_aggregation"]["formula"] = json!("last");
+        db.put(m);
+        assert_eq!(usage(&db, &price, "cus_a", 0, 1000), 5);
+        assert_eq!(
+            usage(
+                &db,
+                &json!({"recurring": {"meter": "mtr_missing"}}),
+                "cus_a",
+                0,
+                1000
+            ),
+            0
         );
     }
 }
