@@ -724,7 +724,7 @@ fn invoice_subscription(
     let mut cust = customer.clone();
     cust["next_invoice_sequence"] = json!(sequence + 1);
     db.put(cust);
-    db.emit("invoice.finalized", &open, previous_attributes(&inv, &open));
+    db.emit("invoice.finalized", &open, None);
 
     let pm = sub["default_payment_method"].as_str().map(str::to_string);
     pay_invoice(db, id, pm.as_deref())
@@ -750,20 +750,15 @@ fn pay_invoice(db: &mut Db, invoice_id: &str, pm: Option<&str>) -> ApiResult<Val
         inv["next_payment_attempt"] = Value::Null;
         inv["status_transitions"]["paid_at"] = json!(now);
         let inv = db.put(inv);
-        let prev = previous_attributes(&before, &inv);
-        db.emit("invoice.paid", &inv, prev.clone());
-        db.emit("invoice.payment_succeeded", &inv, prev);
+        db.emit("invoice.paid", &inv, None);
+        db.emit("invoice.payment_succeeded", &inv, None);
         Ok(inv)
     } else {
         inv["attempt_count"] = json!(before["attempt_count"].as_i64().unwrap_or(0) + 1);
         inv["attempted"] = json!(true);
         inv["next_payment_attempt"] = json!(now + 3 * 86_400);
         let inv = db.put(inv);
-        db.emit(
-            "invoice.payment_failed",
-            &inv,
-            previous_attributes(&before, &inv),
-        );
+        db.emit("invoice.payment_failed", &inv, None);
         Ok(inv)
     }
 }
@@ -1160,11 +1155,7 @@ fn end_subscription(db: &mut Db, subscription_id: &str, at: i64) -> ApiResult<Va
         sub["cancellation_details"]["reason"] = json!("cancellation_requested");
     }
     let sub = save_subscription(db, sub);
-    db.emit(
-        "customer.subscription.deleted",
-        &sub,
-        previous_attributes(&before, &sub),
-    );
+    db.emit("customer.subscription.deleted", &sub, None);
     Ok(sub)
 }
 
