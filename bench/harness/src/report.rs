@@ -111,6 +111,27 @@ pub fn targets(r: &Results) -> Vec<Target> {
             met: app_memory.clone().all(|m| rss(m) <= RSS_BYTES),
         });
     }
+    let failed: Vec<String> = r
+        .cold
+        .iter()
+        .filter(|c| c.errors > 0)
+        .map(|c| format!("cold {} {}", c.function, c.errors))
+        .chain(
+            r.warm
+                .iter()
+                .filter(|w| w.errors > 0)
+                .map(|w| format!("warm {} {}", w.action, w.errors)),
+        )
+        .collect();
+    out.push(Target {
+        target: "every cold and warm invocation answered 2xx".into(),
+        measured: if failed.is_empty() {
+            "no errors".into()
+        } else {
+            format!("errors: {}", failed.join(", "))
+        },
+        met: failed.is_empty(),
+    });
     if !r.throughput.is_empty() {
         let errors: usize = r.throughput.iter().map(|t| t.errors).sum();
         out.push(Target {
