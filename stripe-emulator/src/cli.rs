@@ -213,7 +213,11 @@ async fn serve(app: App, id: String, session: Arc<Session>, mut socket: WebSocke
     let secret = app.config.webhook_secret.clone();
     let mut alive = true;
     for delivery in stream.unacked.clone() {
-        if socket.send(Message::Text(delivery.message(&secret).into())).await.is_err() {
+        if socket
+            .send(Message::Text(delivery.message(&secret).into()))
+            .await
+            .is_err()
+        {
             alive = false;
             break;
         }

@@ -97,9 +97,20 @@ fn document(status: StatusCode, title: &str, body: &str, script: bool) -> Respon
 }
 
 /// A page with only a message (unknown, expired or finished sessions).
-fn message_page(status: StatusCode, title: &str, message: &str, link: Option<(&str, &str)>) -> Response {
+fn message_page(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    link: Option<(&str, &str)>,
+) -> Response {
     let link = link
-        .map(|(href, text)| format!(r#"<p><a class="button-link" href="{}">{}</a></p>"#, esc(href), esc(text)))
+        .map(|(href, text)| {
+            format!(
+                r#"<p><a class="button-link" href="{}">{}</a></p>"#,
+                esc(href),
+                esc(text)
+            )
+        })
         .unwrap_or_default();
     let body = format!(
         r#"<main class="message-page"><div class="card"><span class="test-badge">Test mode</span><h1>{}</h1><p>{}</p>{link}</div></main>"#,
@@ -129,8 +140,18 @@ fn error_status(e: &ApiError) -> StatusCode {
 /// `November 24, 2026` (UTC) for a Unix timestamp.
 fn date(ts: i64) -> String {
     const MONTHS: [&str; 12] = [
-        "January", "February", "March", "April", "May", "June", "July", "August", "September",
-        "October", "November", "December",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
     ];
     // Days to civil date (proleptic Gregorian), after Howard Hinnant's algorithm.
     let days = ts.div_euclid(86_400) + 719_468;
@@ -251,20 +272,31 @@ type FieldErrors = Vec<(&'static str, String)>;
 
 impl CardForm {
     fn from_fields(fields: &HashMap<String, String>) -> Self {
-        let get = |k: &str| fields.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+        let get = |k: &str| {
+            fields
+                .get(k)
+                .map(|v| v.trim().to_string())
+                .unwrap_or_default()
+        };
         Self {
             email: get("email"),
             number: get("cardNumber"),
             expiry: get("cardExpiry"),
             cvc: get("cardCvc"),
             name: get("billingName"),
-            country: Some(get("billingCountry")).filter(|c| !c.is_empty()).unwrap_or_else(|| "US".into()),
+            country: Some(get("billingCountry"))
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| "US".into()),
             postal_code: get("billingPostalCode"),
         }
     }
 
     fn country(&self) -> &str {
-        if self.country.is_empty() { "US" } else { &self.country }
+        if self.country.is_empty() {
+            "US"
+        } else {
+            &self.country
+        }
     }
 
     /// Checks the form as Stripe's card element does; the card rules (Luhn,
@@ -278,7 +310,11 @@ impl CardForm {
                 errors.push(("email", "Your email address is invalid.".into()));
             }
         }
-        let number: String = self.number.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        let number: String = self
+            .number
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-'))
+            .collect();
         if number.is_empty() || (number.len() < 12 && number.chars().all(|c| c.is_ascii_digit())) {
             errors.push(("cardNumber", "Your card number is incomplete.".into()));
         } else if !number.chars().all(|c| c.is_ascii_digit()) || number.len() > 19 {
@@ -286,18 +322,32 @@ impl CardForm {
         }
         let expiry: String = self.expiry.chars().filter(char::is_ascii_digit).collect();
         let (exp_month, exp_year) = match expiry.len() {
-            4 => (expiry[..2].parse().unwrap_or(0), 2000 + expiry[2..].parse::<u32>().unwrap_or(0)),
-            6 => (expiry[..2].parse().unwrap_or(0), expiry[2..].parse().unwrap_or(0)),
+            4 => (
+                expiry[..2].parse().unwrap_or(0),
+                2000 + expiry[2..].parse::<u32>().unwrap_or(0),
+            ),
+            6 => (
+                expiry[..2].parse().unwrap_or(0),
+                expiry[2..].parse().unwrap_or(0),
+            ),
             _ => (0, 0),
         };
         if expiry.len() < 4 || self.expiry.chars().any(|c| c.is_ascii_alphabetic()) {
-            errors.push(("cardExpiry", "Your card's expiration date is incomplete.".into()));
+            errors.push((
+                "cardExpiry",
+                "Your card's expiration date is incomplete.".into(),
+            ));
         } else if !(1..=12).contains(&exp_month) || exp_year == 0 {
-            errors.push(("cardExpiry", "Your card's expiration date is invalid.".into()));
+            errors.push((
+                "cardExpiry",
+                "Your card's expiration date is invalid.".into(),
+            ));
         }
         if self.cvc.is_empty() {
             errors.push(("cardCvc", "Your card's security code is incomplete.".into()));
-        } else if !(3..=4).contains(&self.cvc.len()) || !self.cvc.chars().all(|c| c.is_ascii_digit()) {
+        } else if !(3..=4).contains(&self.cvc.len())
+            || !self.cvc.chars().all(|c| c.is_ascii_digit())
+        {
             errors.push(("cardCvc", "Your card's security code is invalid.".into()));
         }
         if self.name.is_empty() {
@@ -308,11 +358,18 @@ impl CardForm {
             errors.push(("billingCountry", "Select a country or region.".into()));
         }
         let postal_code = if country == "US" {
-            let digits = self.postal_code.chars().filter(char::is_ascii_digit).count();
+            let digits = self
+                .postal_code
+                .chars()
+                .filter(char::is_ascii_digit)
+                .count();
             if self.postal_code.is_empty() {
                 errors.push(("billingPostalCode", "Your ZIP is incomplete.".into()));
             } else if !(digits == 5 || digits == 9)
-                || !self.postal_code.chars().all(|c| c.is_ascii_digit() || c == '-')
+                || !self
+                    .postal_code
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '-')
             {
                 errors.push(("billingPostalCode", "Your ZIP is invalid.".into()));
             }
@@ -344,7 +401,11 @@ impl CardForm {
                 .collect::<String>()
         };
         let invalid = |field: &str| {
-            if errors.iter().any(|(f, _)| *f == field) { " invalid" } else { "" }
+            if errors.iter().any(|(f, _)| *f == field) {
+                " invalid"
+            } else {
+                ""
+            }
         };
         let email_row = match email {
             EmailField::Hidden => String::new(),
@@ -434,7 +495,12 @@ fn card_error(e: &ApiError) -> (FieldErrors, Option<String>) {
 /// The banner above a form.
 fn alert(message: Option<&str>) -> String {
     message
-        .map(|m| format!(r#"<div class="alert" role="alert" id="form-error">{}</div>"#, esc(m)))
+        .map(|m| {
+            format!(
+                r#"<div class="alert" role="alert" id="form-error">{}</div>"#,
+                esc(m)
+            )
+        })
         .unwrap_or_default()
 }
 
@@ -464,7 +530,9 @@ mod tests {
     #[test]
     fn card_numbers_may_be_typed_with_spaces_and_expiry_in_any_usual_shape() {
         for expiry in ["12 / 34", "12/34", "1234", "12 / 2034"] {
-            let card = form("4242 4242 4242 4242", expiry, "123", "10001").parse(false).unwrap();
+            let card = form("4242 4242 4242 4242", expiry, "123", "10001")
+                .parse(false)
+                .unwrap();
             assert_eq!(card.number, "4242424242424242");
             assert_eq!((card.exp_month, card.exp_year), (12, 2034));
             assert_eq!(card.postal_code.as_deref(), Some("10001"));
@@ -477,7 +545,13 @@ mod tests {
         let fields: Vec<&str> = errors.iter().map(|(f, _)| *f).collect();
         assert_eq!(
             fields,
-            ["email", "cardNumber", "cardExpiry", "cardCvc", "billingPostalCode"]
+            [
+                "email",
+                "cardNumber",
+                "cardExpiry",
+                "cardCvc",
+                "billingPostalCode"
+            ]
         );
     }
 

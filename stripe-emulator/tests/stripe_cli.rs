@@ -223,7 +223,15 @@ async fn print_secret_prints_the_emulators_signing_secret() {
         Duration::from_secs(30),
         cli_command(
             &home,
-            &["listen", "--print-secret", "--api-key", API_KEY, "--api-base", &base, "--skip-update"],
+            &[
+                "listen",
+                "--print-secret",
+                "--api-key",
+                API_KEY,
+                "--api-base",
+                &base,
+                "--skip-update",
+            ],
         )
         .output(),
     )
@@ -246,7 +254,8 @@ async fn listen_forwards_signed_events_across_reconnects() {
     let id = customer["id"].as_str().unwrap();
     let events = receive(&mut rx, &[id]).await;
     assert_eq!(events[0].type_, stripe_webhook::EventType::CustomerCreated);
-    cli.wait_for("<--  [200] POST", Duration::from_secs(5)).await;
+    cli.wait_for("<--  [200] POST", Duration::from_secs(5))
+        .await;
 
     // The CLI resets its websocket every few seconds (`reconnect_delay`): events
     // emitted meanwhile arrive once each, none lost and none repeated.

@@ -11,8 +11,8 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::{
-    CardForm, EmailField, FieldErrors, alert, card_error, date, document, error_status, esc, message_page,
-    not_found, price_phrase, product_name,
+    CardForm, EmailField, FieldErrors, alert, card_error, date, document, error_status, esc,
+    message_page, not_found, price_phrase, product_name,
 };
 use crate::{
     App,
@@ -25,8 +25,8 @@ use crate::{
 struct View {
     id: String,
     business: String,
-    /// Why it cannot be paid any more, if so: (title, message, link).
-    closed: Option<(&'static str, &'static str, Option<(String, &'static str)>)>,
+    /// Why it cannot be paid any more, if so.
+    closed: Option<Closed>,
     /// The email Checkout already knows (read-only), or `None` to ask for it.
     email: Option<String>,
     /// Whether to show the email field at all.
@@ -42,6 +42,14 @@ struct View {
     then: Option<String>,
 }
 
+/// A session that can no longer be paid: what the page says instead.
+struct Closed {
+    title: &'static str,
+    message: &'static str,
+    /// Where to go from here: (URL, link text).
+    link: Option<(String, &'static str)>,
+}
+
 struct Line {
     name: String,
     quantity: Option<i64>,
@@ -51,26 +59,28 @@ struct Line {
 
 impl View {
     fn load(db: &Db, id: &str) -> Option<Self> {
-        let session = db.fetch("checkout.session", id, "checkout session", "session").ok()?;
+        let session = db
+            .fetch("checkout.session", id, "checkout session", "session")
+            .ok()?;
         let setup = billing::session_setup(db, id).unwrap_or(Value::Null);
         let now = db.now();
         let cancel_url = session["cancel_url"].as_str().map(str::to_string);
         let closed = match session["status"].as_str() {
-            Some("complete") => Some((
-                "You're all set",
-                "This checkout is complete: the payment details were received and the subscription has started.",
-                session["success_url"]
+            Some("complete") => Some(Closed {
+                title: "You're all set",
+                message: "This checkout is complete: the payment details were received and the subscription has started.",
+                link: session["success_url"]
                     .as_str()
                     .map(|u| (u.replace("{CHECKOUT_SESSION_ID}", id), "Continue")),
-            )),
+            }),
             _ if session["status"] != "open"
                 || session["expires_at"].as_i64().is_some_and(|t| t <= now) =>
             {
-                Some((
-                    "This checkout session has expired",
-                    "The link you followed is no longer valid. Go back and start the checkout again.",
-                    cancel_url.clone().map(|u| (u, "Go back")),
-                ))
+                Some(Closed {
+                    title: "This checkout session has expired",
+                    message: "The link you followed is no longer valid. Go back and start the checkout again.",
+                    link: cancel_url.clone().map(|u| (u, "Go back")),
+                })
             }
             _ => None,
         };
@@ -85,7 +95,10 @@ impl View {
             .or_else(|| session["customer_details"]["email"].as_str())
             .map(str::to_string);
         let ask_email = email.is_none() && customer.is_null();
-        let items = setup["line_items"]["data"].as_array().cloned().unwrap_or_default();
+        let items = setup["line_items"]["data"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let trial_days = setup["subscription_data"]["trial_period_days"].as_i64();
         let currency = session["currency"].as_str().unwrap_or("usd").to_string();
         let lines: Vec<Line> = items
@@ -94,7 +107,9 @@ impl View {
                 let price = price_of(db, &item["price"]);
                 let quantity = item["quantity"].as_i64();
                 let amount = match quantity {
-                    Some(q) => billing::money(q * price["unit_amount"].as_i64().unwrap_or(0), &currency),
+                    Some(q) => {
+                        billing::money(q * price["unit_amount"].as_i64().unwrap_or(0), &currency)
+                    }
                     None => "Billed by usage".to_string(),
                 };
                 Line {
@@ -132,20 +147,33 @@ impl View {
             trial_days,
             trial_end: trial_days.map(|days| date(now + days * 86_400)),
             due_today: billing::money(
-                if trial_days.is_some() { 0 } else { session["amount_total"].as_i64().unwrap_or(0) },
+                if trial_days.is_some() {
+                    0
+                } else {
+                    session["amount_total"].as_i64().unwrap_or(0)
+                },
                 &currency,
             ),
             then,
         })
     }
 
-    fn render(&self, form: &CardForm, errors: &FieldErrors, banner: Option<&str>, status: StatusCode) -> Response {
-        if let Some((title, message, link)) = &self.closed {
+    fn render(
+        &self,
+        form: &CardForm,
+        errors: &FieldErrors,
+        banner: Option<&str>,
+        status: StatusCode,
+    ) -> Response {
+        if let Some(closed) = &self.closed {
             return message_page(
                 StatusCode::OK,
-                title,
-                message,
-                link.as_ref().map(|(href, text)| (href.as_str(), *text)),
+                closed.title,
+                closed.message,
+                closed
+                    .link
+                    .as_ref()
+                    .map(|(href, text)| (href.as_str(), *text)),
             );
         }
         let back = match &self.cancel_url {
@@ -158,7 +186,10 @@ impl View {
         };
         let headline = match self.trial_days {
             Some(days) => format!(r#"<p class="amount">{}</p>"#, esc(&days_free(days))),
-            None => format!(r#"<p class="amount">{}</p>"#, esc(self.then.as_deref().unwrap_or(""))),
+            None => format!(
+                r#"<p class="amount">{}</p>"#,
+                esc(self.then.as_deref().unwrap_or(""))
+            ),
         };
         let lines: String = self
             .lines
@@ -188,7 +219,11 @@ impl View {
             (None, false) => EmailField::Hidden,
         };
         let fields = form.fields_html(email, errors);
-        let submit = if self.trial_days.is_some() { "Start trial" } else { "Subscribe" };
+        let submit = if self.trial_days.is_some() {
+            "Start trial"
+        } else {
+            "Subscribe"
+        };
         let body = format!(
             r#"<div class="checkout">
 <section class="summary-pane">
@@ -213,7 +248,11 @@ impl View {
   <footer>Powered by the Stripe emulator</footer>
 </section>
 </div>"#,
-            title_prefix = if self.trial_days.is_some() { "Try" } else { "Subscribe to" },
+            title_prefix = if self.trial_days.is_some() {
+                "Try"
+            } else {
+                "Subscribe to"
+            },
             title = esc(&self.title),
             summary = esc(&self.summary),
             due = esc(&self.due_today),
@@ -221,12 +260,21 @@ impl View {
             banner = alert(banner),
             business = esc(&self.business),
         );
-        document(status, &format!("{} – Checkout", self.business), &body, true)
+        document(
+            status,
+            &format!("{} – Checkout", self.business),
+            &body,
+            true,
+        )
     }
 }
 
 fn days_free(days: i64) -> String {
-    if days == 1 { "1 day free".into() } else { format!("{days} days free") }
+    if days == 1 {
+        "1 day free".into()
+    } else {
+        format!("{days} days free")
+    }
 }
 
 fn price_of(db: &Db, price: &Value) -> Value {

@@ -51,7 +51,10 @@ enum CancelMode {
 
 impl Portal {
     fn load(db: &Db, id: &str) -> Option<Self> {
-        let session = db.get(id).filter(|s| s["object"] == "billing_portal.session")?.clone();
+        let session = db
+            .get(id)
+            .filter(|s| s["object"] == "billing_portal.session")?
+            .clone();
         let config = session["configuration"]
             .as_str()
             .and_then(|c| db.get(c))
@@ -64,7 +67,12 @@ impl Portal {
             .all("subscription")
             .into_iter()
             .filter(|s| s["customer"] == customer_id.as_str())
-            .filter(|s| !matches!(s["status"].as_str(), Some("canceled" | "incomplete_expired")))
+            .filter(|s| {
+                !matches!(
+                    s["status"].as_str(),
+                    Some("canceled" | "incomplete_expired")
+                )
+            })
             .collect();
         let invoices = db
             .all("invoice")
@@ -73,7 +81,11 @@ impl Portal {
             .collect();
         let payment_method = customer["invoice_settings"]["default_payment_method"]
             .as_str()
-            .or_else(|| subscriptions.first().and_then(|s| s["default_payment_method"].as_str()))
+            .or_else(|| {
+                subscriptions
+                    .first()
+                    .and_then(|s| s["default_payment_method"].as_str())
+            })
             .and_then(|pm| db.get(pm))
             .cloned();
         let phrases = subscriptions
@@ -139,7 +151,12 @@ impl Portal {
             headline = esc(&self.headline),
             return_url = esc(&self.return_url),
         );
-        document(status, &format!("{title} – {}", self.headline), &body, false)
+        document(
+            status,
+            &format!("{title} – {}", self.headline),
+            &body,
+            false,
+        )
     }
 
     fn home(&self, notice: Option<&str>) -> Response {
@@ -147,9 +164,13 @@ impl Portal {
             .map(|n| format!(r#"<div class="notice" role="status">{}</div>"#, esc(n)))
             .unwrap_or_default();
         let subscriptions = if self.subscriptions.is_empty() {
-            r#"<p class="empty" id="no-subscriptions">You have no current subscriptions.</p>"#.to_string()
+            r#"<p class="empty" id="no-subscriptions">You have no current subscriptions.</p>"#
+                .to_string()
         } else {
-            self.subscriptions.iter().map(|s| self.subscription_card(s)).collect()
+            self.subscriptions
+                .iter()
+                .map(|s| self.subscription_card(s))
+                .collect()
         };
         let payment = if self.features.payment_method_update {
             let current = match &self.payment_method {
@@ -236,7 +257,9 @@ impl Portal {
             }
         }
         .unwrap_or_default();
-        let cancel = if self.features.subscription_cancel && sub["cancel_at_period_end"] != Value::Bool(true) {
+        let cancel = if self.features.subscription_cancel
+            && sub["cancel_at_period_end"] != Value::Bool(true)
+        {
             format!(
                 r#"<a class="button-link danger" data-test="cancel-subscription" href="{}/subscriptions/{}/cancel">Cancel subscription</a>"#,
                 esc(&self.home_url()),
@@ -255,7 +278,11 @@ impl Portal {
             id = esc(sub["id"].as_str().unwrap_or("")),
             status = esc(status),
             status_label = esc(status_label(status)),
-            prices = items.iter().map(|i| esc(&self.price_text(i))).collect::<Vec<_>>().join("<br>"),
+            prices = items
+                .iter()
+                .map(|i| esc(&self.price_text(i)))
+                .collect::<Vec<_>>()
+                .join("<br>"),
             detail = esc(&detail),
         )
     }
@@ -301,27 +328,41 @@ pub struct HomeQuery {
     notice: Option<String>,
 }
 
-pub async fn home(State(app): State<App>, Path(id): Path<String>, Query(q): Query<HomeQuery>) -> Response {
+pub async fn home(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Query(q): Query<HomeQuery>,
+) -> Response {
     let Some(portal) = app.read(|db| Portal::load(db, &id)) else {
         return not_found();
     };
     let notice = match q.notice.as_deref() {
         Some("canceled") => Some("Your subscription has been canceled."),
-        Some("cancel_scheduled") => Some("Your subscription will be canceled at the end of the billing period."),
+        Some("cancel_scheduled") => {
+            Some("Your subscription will be canceled at the end of the billing period.")
+        }
         Some("payment_method_updated") => Some("Your payment method has been updated."),
         _ => None,
     };
     portal.home(notice)
 }
 
-pub async fn cancel_step(State(app): State<App>, Path((id, sub)): Path<(String, String)>) -> Response {
+pub async fn cancel_step(
+    State(app): State<App>,
+    Path((id, sub)): Path<(String, String)>,
+) -> Response {
     let Some(portal) = app.read(|db| Portal::load(db, &id)) else {
         return not_found();
     };
     render_cancel(&portal, &sub, None, StatusCode::OK)
 }
 
-fn render_cancel(portal: &Portal, sub_id: &str, error: Option<&str>, status: StatusCode) -> Response {
+fn render_cancel(
+    portal: &Portal,
+    sub_id: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     if !portal.features.subscription_cancel {
         return feature_disabled(portal, "Cancelling subscriptions");
     }
@@ -339,7 +380,9 @@ fn render_cancel(portal: &Portal, sub_id: &str, error: Option<&str>, status: Sta
             date(period_end)
         ),
     };
-    let name = sub["items"]["data"][0]["price"]["nickname"].as_str().unwrap_or("your subscription");
+    let name = sub["items"]["data"][0]["price"]["nickname"]
+        .as_str()
+        .unwrap_or("your subscription");
     let main = format!(
         r#"<section class="portal-section cancel-step">
 <h2>Cancel your subscription</h2>
@@ -391,7 +434,13 @@ pub async fn payment_method_step(State(app): State<App>, Path(id): Path<String>)
     let Some(portal) = app.read(|db| Portal::load(db, &id)) else {
         return not_found();
     };
-    render_payment_method(&portal, &CardForm::default(), &Vec::new(), None, StatusCode::OK)
+    render_payment_method(
+        &portal,
+        &CardForm::default(),
+        &Vec::new(),
+        None,
+        StatusCode::OK,
+    )
 }
 
 fn render_payment_method(
@@ -435,10 +484,16 @@ pub async fn update_payment_method(
     let form = CardForm::from_fields(&fields);
     let card = match form.parse(false) {
         Ok(card) => card,
-        Err(errors) => return render_payment_method(&portal, &form, &errors, None, StatusCode::BAD_REQUEST),
+        Err(errors) => {
+            return render_payment_method(&portal, &form, &errors, None, StatusCode::BAD_REQUEST);
+        }
     };
     match app.write(|db| billing::replace_payment_method(db, &portal.customer, &card)) {
-        Ok(_) => Redirect::to(&format!("{}?notice=payment_method_updated", portal.home_url())).into_response(),
+        Ok(_) => Redirect::to(&format!(
+            "{}?notice=payment_method_updated",
+            portal.home_url()
+        ))
+        .into_response(),
         Err(e) => {
             let (errors, banner) = card_error(&e);
             render_payment_method(&portal, &form, &errors, banner.as_deref(), error_status(&e))
@@ -447,7 +502,11 @@ pub async fn update_payment_method(
 }
 
 fn feature_disabled(portal: &Portal, what: &str) -> Response {
-    let e = ApiError::new(StatusCode::FORBIDDEN, "invalid_request_error", format!("{what} is not enabled for this portal."));
+    let e = ApiError::new(
+        StatusCode::FORBIDDEN,
+        "invalid_request_error",
+        format!("{what} is not enabled for this portal."),
+    );
     message_page(
         e.status,
         "Not available",
