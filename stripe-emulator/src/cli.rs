@@ -209,7 +209,8 @@ impl Delivery {
 async fn serve(app: App, id: String, session: Arc<Session>, mut socket: WebSocket) {
     // A reconnect waits here until the previous socket of this session has closed.
     let mut stream = session.stream.lock().await;
-    tracing::info!(websocket_id = %id, resending = stream.unacked.len(), "stripe listen connected");
+    // The CLI reconnects every few seconds: routine, so debug-level.
+    tracing::debug!(websocket_id = %id, resending = stream.unacked.len(), "stripe listen connected");
     let secret = app.config.webhook_secret.clone();
     let mut alive = true;
     for delivery in stream.unacked.clone() {
@@ -259,7 +260,7 @@ async fn serve(app: App, id: String, session: Arc<Session>, mut socket: WebSocke
     // Completes the closing handshake when the CLI started it (it resets every few seconds).
     let _ = socket.close().await;
     *lock(&session.idle_since) = Instant::now();
-    tracing::info!(websocket_id = %id, unacked = stream.unacked.len(), "stripe listen disconnected");
+    tracing::debug!(websocket_id = %id, unacked = stream.unacked.len(), "stripe listen disconnected");
 }
 
 /// Handles what the CLI sends: acknowledgements and the forward URL's answers.
