@@ -1291,17 +1291,21 @@ pub fn run_due(db: &mut Db) {
     }
 }
 
-/// Checks the clock every second so trials and periods end on their own too.
+/// Checks the clock every second so trials and periods end on their own too
+/// (dispatching and saving only when something came due).
 pub fn spawn_clock(app: App) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
         loop {
             tick.tick().await;
-            let _ = app.write(|db| {
+            let changed = app.write(|db| {
+                let before = db.outbox.len();
                 run_due(db);
-                Ok(())
+                Ok(db.outbox.len() > before)
             });
-            app.flush().await;
+            if changed.unwrap_or(false) {
+                app.flush().await;
+            }
         }
     });
 }
