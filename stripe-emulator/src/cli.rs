@@ -330,4 +330,25 @@ mod tests {
         assert_eq!(header, signature_header("whsec_x", t, payload));
         assert_eq!(serde_json::from_str::<Value>(payload).unwrap(), event);
     }
+
+    #[test]
+    fn acknowledged_events_leave_the_resend_queue() {
+        let (_tx, events) = broadcast::channel(4);
+        let a = Delivery::new(&json!({"id": "evt_a"}));
+        let b = Delivery::new(&json!({"id": "evt_b"}));
+        let mut stream = Stream {
+            events,
+            unacked: VecDeque::from([a.clone(), b]),
+        };
+        let ack = json!({"type": "event_ack", "event_id": "evt_a", "webhook_id": a.webhook_id});
+        on_message("ws", &mut stream, &ack.to_string());
+        on_message("ws", &mut stream, "not json");
+        on_message(
+            "ws",
+            &mut stream,
+            r#"{"type":"webhook_response","status":200}"#,
+        );
+        let left: Vec<&str> = stream.unacked.iter().map(|d| d.event_id.as_str()).collect();
+        assert_eq!(left, ["evt_b"]);
+    }
 }
