@@ -15,8 +15,9 @@ pub struct ApiError {
     pub code: Option<&'static str>,
     pub message: String,
     pub param: Option<String>,
-    /// Extra fields merged into the error object (e.g. `decline_code`).
-    pub extra: Option<serde_json::Value>,
+    /// Extra fields merged into the error object (e.g. `decline_code`); boxed to
+    /// keep `ApiResult` small.
+    pub extra: Option<Box<serde_json::Value>>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -75,7 +76,7 @@ impl ApiError {
     /// 402 `card_error`.
     pub fn card_declined(message: impl Into<String>, decline_code: &str) -> Self {
         let mut e = Self::new(StatusCode::PAYMENT_REQUIRED, "card_error", message).code("card_declined");
-        e.extra = Some(json!({ "decline_code": decline_code }));
+        e.extra = Some(Box::new(json!({ "decline_code": decline_code })));
         e
     }
 
@@ -100,7 +101,7 @@ impl ApiError {
         if let Some(param) = &self.param {
             err["param"] = json!(param);
         }
-        if let Some(serde_json::Value::Object(extra)) = &self.extra {
+        if let Some(serde_json::Value::Object(extra)) = self.extra.as_deref() {
             for (k, v) in extra {
                 err[k] = v.clone();
             }

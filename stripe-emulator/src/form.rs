@@ -84,6 +84,16 @@ impl Params {
         self.map.contains_key(key)
     }
 
+    /// The keys sent at this level (for free-form hashes such as a meter event's `payload`).
+    pub fn keys(&self) -> Vec<String> {
+        self.map.keys().cloned().collect()
+    }
+
+    /// Whether `key` was sent as a hash (`key[a]=…`) rather than a plain value.
+    pub fn is_hash(&self, key: &str) -> bool {
+        self.map.get(key).is_some_and(Value::is_object)
+    }
+
     /// Marks keys as accepted without reading them (e.g. `expand`, read elsewhere).
     pub fn allow(&mut self, keys: &[&str]) {
         self.known.extend(keys.iter().map(|k| k.to_string()));
@@ -288,7 +298,8 @@ mod tests {
 
     #[test]
     fn unknown_parameters_are_named_with_their_brackets() {
-        let mut p = Params::new(parse(b"name=x&recurring[interval]=month&recurring[bogus]=1").unwrap());
+        let mut p =
+            Params::new(parse(b"name=x&recurring[interval]=month&recurring[bogus]=1").unwrap());
         p.str("name").unwrap();
         let rec = p.obj("recurring").unwrap().unwrap();
         p.finish().unwrap();

@@ -26,7 +26,10 @@ pub fn page(p: &mut Params, items: Vec<Value>, url: &str) -> ApiResult<Value> {
                 .ok_or_else(|| ApiError::no_such("object", &after, "starting_after"))?
                 + 1;
             let rest = &items[start.min(items.len())..];
-            (rest.iter().take(limit).cloned().collect::<Vec<_>>(), rest.len() > limit)
+            (
+                rest.iter().take(limit).cloned().collect::<Vec<_>>(),
+                rest.len() > limit,
+            )
         }
         (None, Some(before)) => {
             let end = position(&before)
@@ -88,5 +91,53 @@ fn expand_path(db: &Db, value: &mut Value, parts: &[&str]) {
             }
         }
         _ => {}
+    }
+}
+
+/// A range filter on a timestamp, as Stripe lists take it: `created=N` or
+/// `created[gt|gte|lt|lte]=N`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Range {
+    pub gt: Option<i64>,
+    pub gte: Option<i64>,
+    pub lt: Option<i64>,
+    pub lte: Option<i64>,
+}
+
+impl Range {
+    /// Reads `key` (e.g. `created`) in either form.
+    pub fn read(p: &mut Params, key: &str) -> ApiResult<Option<Range>> {
+        if !p.is_hash(key) {
+            return Ok(p.i64(key)?.map(|t| Range {
+                gte: Some(t),
+                lte: Some(t),
+                ..Range::default()
+            }));
+        }
+        let Some(mut r) = p.obj(key)? else {
+            return Ok(None);
+        };
+        let range = Range {
+            gt: r.i64("gt")?,
+            gte: r.i64("gte")?,
+            lt: r.i64("lt")?,
+            lte: r.i64("lte")?,
+        };
+        r.finish()?;
+        Ok(Some(range))
+    }
+
+    pub fn contains(&self, t: i64) -> bool {
+        self.gt.is_none_or(|v| t > v)
+            && self.gte.is_none_or(|v| t >= v)
+            && self.lt.is_none_or(|v| t < v)
+            && self.lte.is_none_or(|v| t <= v)
+    }
+
+    /// Whether the object's `field` (a timestamp) is in the range; no range matches all.
+    pub fn matches(range: &Option<Range>, obj: &Value, field: &str) -> bool {
+        range
+            .as_ref()
+            .is_none_or(|r| obj[field].as_i64().is_some_and(|t| r.contains(t)))
     }
 }

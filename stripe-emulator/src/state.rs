@@ -101,6 +101,15 @@ impl Db {
         }
     }
 
+    /// An object named by a request parameter (`product=prod_x`): when it does not
+    /// exist Stripe answers 400 `resource_missing` (404 is for the path's own object).
+    pub fn fetch_param(&self, kind: &str, id: &str, what: &str, param: &str) -> ApiResult<Value> {
+        self.fetch(kind, id, what, param).map_err(|mut e| {
+            e.status = axum::http::StatusCode::BAD_REQUEST;
+            e
+        })
+    }
+
     /// All objects of a type, newest first.
     pub fn all(&self, kind: &str) -> Vec<Value> {
         self.order

@@ -3,12 +3,23 @@
 
 use std::time::Duration;
 
-use axum::Router;
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    routing::get,
+};
 use hmac::{Hmac, Mac};
-use serde_json::Value;
+use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::App;
+use crate::{
+    App,
+    app::{StripeRequest, respond},
+    error::{ApiError, ApiResult},
+    form::{Params, merge_metadata},
+    list,
+    state::{base_object, new_id},
+};
 
 /// `Stripe-Signature` as Stripe computes it: HMAC-SHA256 of `"{t}.{payload}"`.
 pub fn signature_header(secret: &str, timestamp: i64, payload: &str) -> String {
@@ -65,14 +76,19 @@ async fn deliver(app: &App, url: &str, secret: &str, payload: &str) {
             .http
             .post(url)
             .header("content-type", "application/json; charset=utf-8")
-            .header("user-agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
+            .header(
+                "user-agent",
+                "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+            )
             .header("stripe-signature", signature_header(secret, now, payload))
             .body(payload.to_string())
             .send()
             .await;
         match result {
             Ok(r) if r.status().is_success() => return,
-            Ok(r) => tracing::warn!(%url, attempt, status = r.status().as_u16(), "webhook delivery failed"),
+            Ok(r) => {
+                tracing::warn!(%url, attempt, status = r.status().as_u16(), "webhook delivery failed")
+            }
             Err(e) => tracing::warn!(%url, attempt, error = %e, "webhook delivery failed"),
         }
         tokio::time::sleep(backoff).await;
@@ -82,4 +98,149 @@ async fn deliver(app: &App, url: &str, secret: &str, payload: &str) {
 
 pub fn routes() -> Router<App> {
     Router::new()
+        .route(
+            "/v1/webhook_endpoints",
+            get(list_endpoints).post(create_endpoint),
+        )
+        .route(
+            "/v1/webhook_endpoints/{id}",
+            get(retrieve_endpoint)
+                .post(update_endpoint)
+                .delete(delete_endpoint),
+        )
+}
+
+const ENDPOINT: &str = "webhook_endpoint";
+
+fn endpoint_url(v: String) -> ApiResult<String> {
+    let ok = (v.starts_with("http://") || v.starts_with("https://"))
+        && v.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
+    if ok {
+        Ok(v)
+    } else {
+        Err(ApiError::invalid_param("url", format!("Invalid URL: {v}")).code("url_invalid"))
+    }
+}
+
+/// `enabled_events[]`: `*` or event types (`a.b`, lowercase).
+fn enabled_events(p: &mut Params) -> ApiResult<Option<Vec<String>>> {
+    let Some(events) = p.str_list("enabled_events")? else {
+        return Ok(None);
+    };
+    let events: Vec<String> = events.into_iter().filter(|e| !e.is_empty()).collect();
+    if events.is_empty() {
+        return Err(ApiError::missing_param("enabled_events"));
+    }
+    let valid = |e: &str| {
+        e == "*"
+            || (e.contains('.')
+                && e.chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.' || c == '*'))
+    };
+    if let Some(bad) = events.iter().find(|e| !valid(e)) {
+        return Err(ApiError::invalid_param(
+            "enabled_events",
+            format!("Invalid enabled_events[]: `{bad}` is not a valid event type."),
+        ));
+    }
+    Ok(Some(events))
+}
+
+async fn create_endpoint(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let url = endpoint_url(p.req_str("url")?)?;
+    let events =
+        enabled_events(&mut p)?.ok_or_else(|| ApiError::missing_param("enabled_events"))?;
+    let description = p.str("description")?.filter(|d| !d.is_empty());
+    let api_version = p.str("api_version")?;
+    p.bool("connect")?;
+    let metadata = p.metadata()?.unwrap_or_default();
+    p.finish()?;
+    let endpoint = app.write(|db| {
+        let mut obj = base_object(db, "we", ENDPOINT);
+        obj["api_version"] = json!(api_version);
+        obj["application"] = Value::Null;
+        obj["description"] = json!(description);
+        obj["enabled_events"] = json!(events);
+        obj["status"] = json!("enabled");
+        obj["url"] = json!(url);
+        merge_metadata(&mut obj, metadata);
+        let obj = db.insert(obj);
+        let secret = new_id("whsec");
+        let id = obj["id"].as_str().unwrap_or_default().to_string();
+        db.endpoint_secrets.insert(id, secret.clone());
+        let mut shown = obj;
+        // The secret is shown once, at creation; it is kept apart from the object.
+        shown["secret"] = json!(secret);
+        Ok(shown)
+    })?;
+    respond(&app, endpoint, &req.expand)
+}
+
+async fn retrieve_endpoint(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> ApiResult<Json<Value>> {
+    req.params.finish()?;
+    let endpoint = app.read(|db| db.fetch(ENDPOINT, &id, "webhook endpoint", "id"))?;
+    respond(&app, endpoint, &req.expand)
+}
+
+async fn update_endpoint(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let url = p.str("url")?.map(endpoint_url).transpose()?;
+    let events = enabled_events(&mut p)?;
+    let description = p.str("description")?;
+    let disabled = p.bool("disabled")?;
+    let metadata = p.metadata()?;
+    p.finish()?;
+    let endpoint = app.write(|db| {
+        let mut obj = db.fetch(ENDPOINT, &id, "webhook endpoint", "id")?;
+        if let Some(v) = url {
+            obj["url"] = json!(v);
+        }
+        if let Some(v) = events {
+            obj["enabled_events"] = json!(v);
+        }
+        if let Some(v) = description {
+            obj["description"] = json!((!v.is_empty()).then_some(v));
+        }
+        if let Some(d) = disabled {
+            obj["status"] = json!(if d { "disabled" } else { "enabled" });
+        }
+        if let Some(m) = metadata {
+            merge_metadata(&mut obj, m);
+        }
+        Ok(db.put(obj))
+    })?;
+    respond(&app, endpoint, &req.expand)
+}
+
+async fn delete_endpoint(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> ApiResult<Json<Value>> {
+    req.params.finish()?;
+    let stub = app.write(|db| {
+        db.fetch(ENDPOINT, &id, "webhook endpoint", "id")?;
+        db.endpoint_secrets.remove(&id);
+        let stub = json!({ "id": id, "object": ENDPOINT, "deleted": true });
+        db.put(stub.clone());
+        Ok(stub)
+    })?;
+    Ok(Json(stub))
+}
+
+async fn list_endpoints(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let items = app.read(|db| db.all(ENDPOINT));
+    let page = list::page(&mut p, items, "/v1/webhook_endpoints")?;
+    p.finish()?;
+    respond(&app, page, &req.expand)
 }

@@ -4,8 +4,29 @@ use axum::Router;
 
 use crate::App;
 
+pub mod checkout_sessions;
+pub mod customers;
+pub mod invoices;
+pub mod payment_methods;
+pub mod events;
+pub mod meters;
+pub mod portal_configurations;
+pub mod portal_sessions;
+pub mod prices;
 pub mod products;
+pub mod subscriptions;
 
 pub fn routes() -> Router<App> {
-    Router::new().merge(products::routes())
+    Router::new()
+        .merge(products::routes())
+        .merge(prices::routes())
+        .merge(meters::routes())
+        .merge(customers::routes())
+        .merge(events::routes())
+        .merge(portal_configurations::routes())
+        .merge(checkout_sessions::routes())
+        .merge(subscriptions::routes())
+        .merge(invoices::routes())
+        .merge(payment_methods::routes())
+        .merge(portal_sessions::routes())
 }

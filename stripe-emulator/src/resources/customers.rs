@@ -1,0 +1,251 @@
+//! `/v1/customers`.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    routing::get,
+};
+use serde_json::{Value, json};
+
+use crate::{
+    App,
+    app::{StripeRequest, respond},
+    error::{ApiError, ApiResult},
+    form::{Params, merge_metadata},
+    list,
+    state::{Db, previous_attributes},
+};
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/v1/customers", get(list_customers).post(create))
+        .route(
+            "/v1/customers/{id}",
+            get(retrieve).post(update).delete(delete),
+        )
+}
+
+/// The fields a create and an update share; `None` = not sent, `Some(None)` = unset.
+struct Fields {
+    email: Option<Option<String>>,
+    name: Option<Option<String>>,
+    description: Option<Option<String>>,
+    phone: Option<Option<String>>,
+    address: Option<Value>,
+    preferred_locales: Option<Vec<String>>,
+    metadata: Option<serde_json::Map<String, Value>>,
+    payment_method: Option<String>,
+    default_payment_method: Option<Option<String>>,
+    footer: Option<Option<String>>,
+}
+
+fn nullable(p: &mut Params, key: &str) -> ApiResult<Option<Option<String>>> {
+    Ok(p.str(key)?.map(|s| (!s.is_empty()).then_some(s)))
+}
+
+fn read_fields(p: &mut Params) -> ApiResult<Fields> {
+    let email = nullable(p, "email")?;
+    if let Some(Some(e)) = &email
+        && (!e.contains('@') || e.len() > 512)
+    {
+        return Err(
+            ApiError::invalid_param("email", format!("Invalid email address: {e}"))
+                .code("email_invalid"),
+        );
+    }
+    let address = match p.obj("address")? {
+        None => None,
+        Some(mut a) => {
+            let mut out = json!({});
+            for key in ["city", "country", "line1", "line2", "postal_code", "state"] {
+                out[key] = json!(a.str(key)?.filter(|v| !v.is_empty()));
+            }
+            a.finish()?;
+            Some(out)
+        }
+    };
+    let (default_payment_method, footer) = match p.obj("invoice_settings")? {
+        None => (None, None),
+        Some(mut s) => {
+            let f = (
+                nullable(&mut s, "default_payment_method")?,
+                nullable(&mut s, "footer")?,
+            );
+            s.finish()?;
+            f
+        }
+    };
+    Ok(Fields {
+        email,
+        name: nullable(p, "name")?,
+        description: nullable(p, "description")?,
+        phone: nullable(p, "phone")?,
+        address,
+        preferred_locales: p.str_list("preferred_locales")?,
+        metadata: p.metadata()?,
+        payment_method: p.str("payment_method")?.filter(|s| !s.is_empty()),
+        default_payment_method,
+        footer,
+    })
+}
+
+/// Attaches a payment method to a customer (as `POST /v1/payment_methods/{id}/attach`).
+fn attach(db: &mut Db, customer: &str, pm: &str) -> ApiResult<()> {
+    let before = db.fetch_param("payment_method", pm, "PaymentMethod", "payment_method")?;
+    match before["customer"].as_str() {
+        Some(c) if c == customer => return Ok(()),
+        Some(_) => {
+            return Err(ApiError::invalid_param(
+                "payment_method",
+                "The payment method you provided has already been attached to a customer.",
+            ));
+        }
+        None => {}
+    }
+    let mut obj = before;
+    obj["customer"] = json!(customer);
+    let obj = db.put(obj);
+    db.emit("payment_method.attached", &obj, None);
+    Ok(())
+}
+
+/// Applies the fields to a customer object (validating payment methods against `db`).
+fn apply(db: &mut Db, obj: &mut Value, f: Fields) -> ApiResult<()> {
+    let id = obj["id"].as_str().unwrap_or_default().to_string();
+    if let Some(Some(pm)) = &f.default_payment_method {
+        let attached = db
+            .get(pm)
+            .is_some_and(|o| o["object"] == "payment_method" && o["customer"] == id.as_str());
+        if !attached && f.payment_method.as_deref() != Some(pm.as_str()) {
+            return Err(ApiError::invalid_param(
+                "invoice_settings[default_payment_method]",
+                format!(
+                    "The customer does not have a payment method with the ID {pm}. The payment method must be attached to the customer."
+                ),
+            ));
+        }
+    }
+    if let Some(pm) = &f.payment_method {
+        attach(db, &id, pm)?;
+    }
+    for (key, value) in [
+        ("email", f.email),
+        ("name", f.name),
+        ("description", f.description),
+        ("phone", f.phone),
+    ] {
+        if let Some(v) = value {
+            obj[key] = json!(v);
+        }
+    }
+    if let Some(a) = f.address {
+        obj["address"] = a;
+    }
+    if let Some(l) = f.preferred_locales {
+        obj["preferred_locales"] = json!(l);
+    }
+    if let Some(pm) = f.default_payment_method {
+        obj["invoice_settings"]["default_payment_method"] = json!(pm);
+    }
+    if let Some(footer) = f.footer {
+        obj["invoice_settings"]["footer"] = json!(footer);
+    }
+    if let Some(m) = f.metadata {
+        merge_metadata(obj, m);
+    }
+    Ok(())
+}
+
+async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let fields = read_fields(&mut p)?;
+    p.finish()?;
+    let customer = app.write(|db| {
+        let mut obj = crate::billing::new_customer(db, None, None);
+        apply(db, &mut obj, fields)?;
+        let obj = db.insert(obj);
+        db.emit("customer.created", &obj, None);
+        Ok(obj)
+    })?;
+    respond(&app, customer, &req.expand)
+}
+
+/// Stripe answers a deleted customer's id with the deletion stub, not a 404.
+async fn retrieve(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> ApiResult<Json<Value>> {
+    req.params.finish()?;
+    let customer = app.read(|db| match db.get(&id) {
+        Some(o) if o["object"] == "customer" && o["deleted"] == json!(true) => Ok(o.clone()),
+        _ => db.fetch("customer", &id, "customer", "id"),
+    })?;
+    respond(&app, customer, &req.expand)
+}
+
+async fn update(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let fields = read_fields(&mut p)?;
+    p.finish()?;
+    let customer = app.write(|db| {
+        let before = db.fetch("customer", &id, "customer", "id")?;
+        let mut obj = before.clone();
+        apply(db, &mut obj, fields)?;
+        let obj = db.put(obj);
+        if let Some(prev) = previous_attributes(&before, &obj) {
+            db.emit("customer.updated", &obj, Some(prev));
+        }
+        Ok(obj)
+    })?;
+    respond(&app, customer, &req.expand)
+}
+
+/// Deletes the customer; as in Stripe, their live subscriptions are canceled first.
+async fn delete(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> ApiResult<Json<Value>> {
+    req.params.finish()?;
+    let stub = app.write(|db| {
+        let customer = db.fetch("customer", &id, "customer", "id")?;
+        let live: Vec<String> = db
+            .all("subscription")
+            .into_iter()
+            .filter(|s| s["customer"] == id.as_str())
+            .filter(|s| !matches!(s["status"].as_str(), Some("canceled" | "incomplete_expired")))
+            .filter_map(|s| s["id"].as_str().map(str::to_string))
+            .collect();
+        for sub in live {
+            if let Err(e) = crate::billing::cancel_now(db, &sub) {
+                tracing::warn!(%sub, error = %e, "cannot cancel the subscription of a deleted customer");
+            }
+        }
+        let stub = json!({ "id": id, "object": "customer", "deleted": true });
+        db.put(stub.clone());
+        db.emit("customer.deleted", &customer, None);
+        Ok(stub)
+    })?;
+    Ok(Json(stub))
+}
+
+async fn list_customers(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let email = p.str("email")?;
+    let created = list::Range::read(&mut p, "created")?;
+    let items = app.read(|db| {
+        db.all("customer")
+            .into_iter()
+            .filter(|o| email.as_ref().is_none_or(|e| o["email"] == e.as_str()))
+            .filter(|o| list::Range::matches(&created, o, "created"))
+            .collect()
+    });
+    let page = list::page(&mut p, items, "/v1/customers")?;
+    p.finish()?;
+    respond(&app, page, &req.expand)
+}

@@ -1,0 +1,75 @@
+//! `/v1/events`: every event the emulator emitted, newest first.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    routing::get,
+};
+use serde_json::Value;
+
+use crate::{
+    App,
+    app::{StripeRequest, respond},
+    error::{ApiError, ApiResult},
+    list,
+};
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/v1/events", get(list_events))
+        .route("/v1/events/{id}", get(retrieve))
+}
+
+async fn retrieve(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> ApiResult<Json<Value>> {
+    req.params.finish()?;
+    let event = app.read(|db| db.fetch("event", &id, "event", "id"))?;
+    respond(&app, event, &req.expand)
+}
+
+/// `type` filters take one `*` wildcard per dot-separated part, as Stripe's do
+/// (`customer.*`, `customer.subscription.*`).
+fn type_matches(pattern: &str, kind: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => kind.starts_with(prefix),
+        None => pattern == kind,
+    }
+}
+
+async fn list_events(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let kind = p.str("type")?;
+    let types = p.str_list("types")?;
+    let created = list::Range::read(&mut p, "created")?;
+    p.bool("delivery_success")?;
+    if kind.is_some() && types.is_some() {
+        return Err(ApiError::invalid(
+            "You may only specify one of these parameters: type, types.",
+        ));
+    }
+    if types.as_ref().is_some_and(|t| t.len() > 20) {
+        return Err(ApiError::invalid_param(
+            "types",
+            "Invalid array: types must have at most 20 elements",
+        ));
+    }
+    let patterns: Option<Vec<String>> = kind.map(|k| vec![k]).or(types);
+    let items = app.read(|db| {
+        db.all("event")
+            .into_iter()
+            .filter(|e| {
+                let t = e["type"].as_str().unwrap_or_default();
+                patterns
+                    .as_ref()
+                    .is_none_or(|ps| ps.iter().any(|pat| type_matches(pat, t)))
+            })
+            .filter(|e| list::Range::matches(&created, e, "created"))
+            .collect()
+    });
+    let page = list::page(&mut p, items, "/v1/events")?;
+    p.finish()?;
+    respond(&app, page, &req.expand)
+}

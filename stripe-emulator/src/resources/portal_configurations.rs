@@ -1,0 +1,393 @@
+//! `/v1/billing_portal/configurations`: what the hosted portal shows and allows.
+//! The portal sessions and the hosted portal page read these objects as stored.
+//!
+//! A Stripe account always has a default configuration (saved in the Dashboard);
+//! the emulator has no Dashboard, so the first configuration created becomes the
+//! default (`is_default: true`) while no default exists.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    routing::get,
+};
+use serde_json::{Value, json};
+
+use crate::{
+    App,
+    app::{StripeRequest, respond},
+    error::{ApiError, ApiResult},
+    form::{Params, merge_metadata},
+    list,
+    state::{Db, base_object, new_id, previous_attributes},
+};
+
+const KIND: &str = "billing_portal.configuration";
+const WHAT: &str = "configuration";
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route(
+            "/v1/billing_portal/configurations",
+            get(list_configurations).post(create),
+        )
+        .route(
+            "/v1/billing_portal/configurations/{id}",
+            get(retrieve).post(update),
+        )
+}
+
+const CUSTOMER_UPDATES: &[&str] = &["email", "address", "shipping", "phone", "tax_id", "name"];
+const SUBSCRIPTION_UPDATES: &[&str] = &["price", "quantity", "promotion_code"];
+const PRORATIONS: &[&str] = &["none", "create_prorations", "always_invoice"];
+const CANCEL_REASONS: &[&str] = &[
+    "too_expensive",
+    "missing_features",
+    "switched_service",
+    "unused",
+    "customer_service",
+    "too_complex",
+    "low_quality",
+    "other",
+];
+
+/// Every feature with its defaults (all disabled), as Stripe returns them.
+fn default_features() -> Value {
+    json!({
+        "customer_update": { "allowed_updates": [], "enabled": false },
+        "invoice_history": { "enabled": false },
+        "payment_method_update": { "enabled": false, "payment_method_configuration": null },
+        "subscription_cancel": {
+            "cancellation_reason": { "enabled": false, "feedback_options": null, "options": [] },
+            "enabled": false,
+            "mode": "at_period_end",
+            "proration_behavior": "none",
+        },
+        "subscription_update": {
+            "billing_cycle_anchor": null,
+            "default_allowed_updates": [],
+            "enabled": false,
+            "products": [],
+            "proration_behavior": "none",
+            "schedule_at_period_end": { "conditions": [] },
+            "trial_update_behavior": "end_trial",
+        },
+    })
+}
+
+/// Reads a feature's `enabled`, required when the feature is given on create.
+fn enabled(f: &mut Params, target: &mut Value, creating: bool) -> ApiResult<()> {
+    match f.bool("enabled")? {
+        Some(v) => target["enabled"] = json!(v),
+        None if creating => return Err(ApiError::missing_param(&f.name("enabled"))),
+        None => {}
+    }
+    Ok(())
+}
+
+/// A list of values from a fixed set; `key=""` empties it.
+fn enum_list(f: &mut Params, key: &str, allowed: &[&str]) -> ApiResult<Option<Value>> {
+    let Some(items) = f.str_list(key)? else {
+        return Ok(None);
+    };
+    let items: Vec<String> = items.into_iter().filter(|s| !s.is_empty()).collect();
+    if let Some(bad) = items.iter().find(|s| !allowed.contains(&s.as_str())) {
+        return Err(ApiError::invalid_param(
+            &f.name(key),
+            format!(
+                "Invalid {}: must be one of {} (got '{bad}')",
+                f.name(key),
+                allowed.join(", ")
+            ),
+        ));
+    }
+    Ok(Some(json!(items)))
+}
+
+fn set_enum(f: &mut Params, target: &mut Value, key: &str, allowed: &[&str]) -> ApiResult<()> {
+    if let Some(v) = f.enum_str(key, allowed)? {
+        target[key] = json!(v);
+    }
+    Ok(())
+}
+
+fn cancel_feature(mut f: Params, t: &mut Value, creating: bool) -> ApiResult<()> {
+    enabled(&mut f, t, creating)?;
+    set_enum(&mut f, t, "mode", &["immediately", "at_period_end"])?;
+    set_enum(&mut f, t, "proration_behavior", PRORATIONS)?;
+    if let Some(mut r) = f.obj("cancellation_reason")? {
+        let reason = &mut t["cancellation_reason"];
+        match r.bool("enabled")? {
+            Some(v) => reason["enabled"] = json!(v),
+            None => return Err(ApiError::missing_param(&r.name("enabled"))),
+        }
+        if let Some(options) = enum_list(&mut r, "options", CANCEL_REASONS)? {
+            reason["options"] = options;
+        }
+        if let Some(ids) = r.str_list("feedback_options")? {
+            reason["feedback_options"] = json!(ids);
+        }
+        if reason["enabled"] == json!(true)
+            && reason["options"].as_array().is_none_or(Vec::is_empty)
+        {
+            return Err(ApiError::missing_param(&r.name("options")));
+        }
+        r.finish()?;
+    }
+    f.finish()
+}
+
+fn update_feature(db: &Db, mut f: Params, t: &mut Value, creating: bool) -> ApiResult<()> {
+    enabled(&mut f, t, creating)?;
+    if let Some(v) = enum_list(&mut f, "default_allowed_updates", SUBSCRIPTION_UPDATES)? {
+        t["default_allowed_updates"] = v;
+    }
+    set_enum(&mut f, t, "proration_behavior", PRORATIONS)?;
+    set_enum(&mut f, t, "billing_cycle_anchor", &["now", "unchanged"])?;
+    set_enum(
+        &mut f,
+        t,
+        "trial_update_behavior",
+        &["continue_trial", "end_trial"],
+    )?;
+    if let Some(mut s) = f.obj("schedule_at_period_end")? {
+        let mut conditions = Vec::new();
+        for mut c in s.obj_list("conditions")?.unwrap_or_default() {
+            let kind = c
+                .enum_str("type", &["decreasing_item_amount", "shortening_interval"])?
+                .ok_or_else(|| ApiError::missing_param(&c.name("type")))?;
+            c.finish()?;
+            conditions.push(json!({ "type": kind }));
+        }
+        s.finish()?;
+        t["schedule_at_period_end"] = json!({ "conditions": conditions });
+    }
+    if let Some(items) = f.obj_list("products")? {
+        let mut products = Vec::new();
+        for mut item in items {
+            let product = item.req_str("product")?;
+            db.fetch_param("product", &product, "product", &item.name("product"))?;
+            let prices = item
+                .str_list("prices")?
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| ApiError::missing_param(&item.name("prices")))?;
+            for price in &prices {
+                db.fetch_param("price", price, "price", &item.name("prices"))?;
+            }
+            let mut adjustable = json!({ "enabled": false, "maximum": null, "minimum": 1 });
+            if let Some(mut a) = item.obj("adjustable_quantity")? {
+                adjustable["enabled"] = json!(a.bool("enabled")?.unwrap_or(false));
+                adjustable["maximum"] = json!(a.i64("maximum")?);
+                adjustable["minimum"] = json!(a.i64("minimum")?.unwrap_or(1));
+                a.finish()?;
+            }
+            item.finish()?;
+            products.push(json!({
+                "adjustable_quantity": adjustable,
+                "prices": prices,
+                "product": product,
+            }));
+        }
+        t["products"] = json!(products);
+    }
+    if t["enabled"] == json!(true) && t["products"].as_array().is_none_or(Vec::is_empty) {
+        return Err(ApiError::missing_param(&f.name("products")));
+    }
+    f.finish()
+}
+
+/// Applies `features[...]` onto the stored features.
+fn apply_features(db: &Db, mut f: Params, features: &mut Value, creating: bool) -> ApiResult<()> {
+    if let Some(mut c) = f.obj("customer_update")? {
+        let t = &mut features["customer_update"];
+        enabled(&mut c, t, creating)?;
+        if let Some(v) = enum_list(&mut c, "allowed_updates", CUSTOMER_UPDATES)? {
+            t["allowed_updates"] = v;
+        }
+        c.finish()?;
+    }
+    if let Some(mut c) = f.obj("invoice_history")? {
+        enabled(&mut c, &mut features["invoice_history"], creating)?;
+        c.finish()?;
+    }
+    if let Some(mut c) = f.obj("payment_method_update")? {
+        let t = &mut features["payment_method_update"];
+        enabled(&mut c, t, creating)?;
+        if let Some(v) = c.str("payment_method_configuration")? {
+            t["payment_method_configuration"] = json!((!v.is_empty()).then_some(v));
+        }
+        c.finish()?;
+    }
+    if let Some(c) = f.obj("subscription_cancel")? {
+        cancel_feature(c, &mut features["subscription_cancel"], creating)?;
+    }
+    if let Some(c) = f.obj("subscription_update")? {
+        update_feature(db, c, &mut features["subscription_update"], creating)?;
+    }
+    f.finish()
+}
+
+/// The parameters create and update share.
+struct Fields {
+    business_profile: Option<Params>,
+    features: Option<Params>,
+    default_return_url: Option<String>,
+    login_page: Option<bool>,
+    name: Option<String>,
+    metadata: Option<serde_json::Map<String, Value>>,
+}
+
+fn read_fields(p: &mut Params) -> ApiResult<Fields> {
+    let login_page = match p.obj("login_page")? {
+        Some(mut l) => {
+            let v = l.bool("enabled")?;
+            l.finish()?;
+            Some(v.ok_or_else(|| ApiError::missing_param("login_page[enabled]"))?)
+        }
+        None => None,
+    };
+    Ok(Fields {
+        business_profile: p.obj("business_profile")?,
+        features: p.obj("features")?,
+        default_return_url: p.str("default_return_url")?,
+        login_page,
+        name: p.str("name")?,
+        metadata: p.metadata()?,
+    })
+}
+
+fn url_or_null(key: &str, v: String) -> ApiResult<Value> {
+    if v.is_empty() {
+        return Ok(Value::Null);
+    }
+    if !(v.starts_with("http://") || v.starts_with("https://")) {
+        return Err(
+            ApiError::invalid_param(key, format!("Not a valid URL: {v}")).code("url_invalid"),
+        );
+    }
+    Ok(json!(v))
+}
+
+fn apply(app: &App, db: &Db, obj: &mut Value, f: Fields, creating: bool) -> ApiResult<()> {
+    if let Some(mut b) = f.business_profile {
+        let profile = &mut obj["business_profile"];
+        if let Some(v) = b.str("headline")? {
+            profile["headline"] = json!((!v.is_empty()).then_some(v));
+        }
+        for key in ["privacy_policy_url", "terms_of_service_url"] {
+            if let Some(v) = b.str(key)? {
+                profile[key] = url_or_null(&format!("business_profile[{key}]"), v)?;
+            }
+        }
+        b.finish()?;
+    }
+    if let Some(features) = f.features {
+        apply_features(db, features, &mut obj["features"], creating)?;
+    }
+    if let Some(v) = f.default_return_url {
+        obj["default_return_url"] = url_or_null("default_return_url", v)?;
+    }
+    if let Some(enabled) = f.login_page {
+        let url = enabled.then(|| format!("{}/p/login/{}", app.public_url(), new_id("test")));
+        obj["login_page"] = json!({ "enabled": enabled, "url": url });
+    }
+    if let Some(v) = f.name {
+        obj["name"] = json!((!v.is_empty()).then_some(v));
+    }
+    if let Some(m) = f.metadata {
+        merge_metadata(obj, m);
+    }
+    Ok(())
+}
+
+async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let fields = read_fields(&mut p)?;
+    p.finish()?;
+    if fields.features.is_none() {
+        return Err(ApiError::missing_param("features"));
+    }
+    let config = app.write(|db| {
+        let mut obj = base_object(db, "bpc", KIND);
+        obj["active"] = json!(true);
+        obj["application"] = Value::Null;
+        obj["business_profile"] = json!({
+            "headline": null,
+            "privacy_policy_url": null,
+            "terms_of_service_url": null,
+        });
+        obj["default_return_url"] = Value::Null;
+        obj["features"] = default_features();
+        obj["is_default"] = json!(!db.all(KIND).iter().any(|c| c["is_default"] == json!(true)));
+        obj["login_page"] = json!({ "enabled": false, "url": null });
+        obj["name"] = Value::Null;
+        obj["updated"] = obj["created"].clone();
+        apply(&app, db, &mut obj, fields, true)?;
+        let obj = db.insert(obj);
+        db.emit("billing_portal.configuration.created", &obj, None);
+        Ok(obj)
+    })?;
+    respond(&app, config, &req.expand)
+}
+
+async fn retrieve(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> ApiResult<Json<Value>> {
+    req.params.finish()?;
+    let config = app.read(|db| db.fetch(KIND, &id, WHAT, "configuration"))?;
+    respond(&app, config, &req.expand)
+}
+
+async fn update(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let fields = read_fields(&mut p)?;
+    let active = p.bool("active")?;
+    p.finish()?;
+    let config = app.write(|db| {
+        let before = db.fetch(KIND, &id, WHAT, "configuration")?;
+        let mut obj = before.clone();
+        apply(&app, db, &mut obj, fields, false)?;
+        if let Some(active) = active {
+            if !active && before["is_default"] == json!(true) {
+                return Err(ApiError::invalid_param(
+                    "active",
+                    "You cannot deactivate the default configuration.",
+                ));
+            }
+            obj["active"] = json!(active);
+        }
+        if obj == before {
+            return Ok(obj);
+        }
+        obj["updated"] = json!(db.now());
+        let obj = db.put(obj);
+        db.emit(
+            "billing_portal.configuration.updated",
+            &obj,
+            previous_attributes(&before, &obj),
+        );
+        Ok(obj)
+    })?;
+    respond(&app, config, &req.expand)
+}
+
+async fn list_configurations(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let active = p.bool("active")?;
+    let is_default = p.bool("is_default")?;
+    let items = app.read(|db| {
+        db.all(KIND)
+            .into_iter()
+            .filter(|c| active.is_none_or(|a| c["active"] == json!(a)))
+            .filter(|c| is_default.is_none_or(|d| c["is_default"] == json!(d)))
+            .collect()
+    });
+    let page = list::page(&mut p, items, "/v1/billing_portal/configurations")?;
+    p.finish()?;
+    respond(&app, page, &req.expand)
+}

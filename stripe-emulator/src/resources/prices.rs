@@ -1,0 +1,310 @@
+//! `/v1/prices`: unique lookup keys (moved with `transfer_lookup_key`), immutable
+//! amounts and recurrence, metered prices backed by an active billing meter.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    routing::get,
+};
+use serde_json::{Value, json};
+
+use crate::{
+    App,
+    app::{StripeRequest, respond},
+    error::{ApiError, ApiResult},
+    form::{Params, merge_metadata},
+    list,
+    state::{Db, base_object, previous_attributes},
+};
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/v1/prices", get(list_prices).post(create))
+        .route("/v1/prices/{id}", get(retrieve).post(update))
+}
+
+const INTERVALS: &[&str] = &["day", "week", "month", "year"];
+const USAGE_TYPES: &[&str] = &["licensed", "metered"];
+const TAX_BEHAVIORS: &[&str] = &["inclusive", "exclusive", "unspecified"];
+
+/// A lowercase ISO currency code.
+pub fn currency(p: &mut Params, key: &str) -> ApiResult<String> {
+    let c = p.req_str(key)?.to_ascii_lowercase();
+    if c.len() != 3 || !c.chars().all(|ch| ch.is_ascii_lowercase()) {
+        return Err(ApiError::invalid_param(
+            &p.name(key),
+            format!(
+                "Invalid currency: {c}. Stripe currently supports these currencies: usd, eur, gbp, …"
+            ),
+        ));
+    }
+    Ok(c)
+}
+
+/// `recurring[...]` as the price's `recurring` object, validated against the meters.
+fn recurring(db: &Db, mut r: Params) -> ApiResult<Value> {
+    let interval = r
+        .enum_str("interval", INTERVALS)?
+        .ok_or_else(|| ApiError::missing_param("recurring[interval]"))?;
+    let interval_count = r.i64("interval_count")?.unwrap_or(1);
+    let max = match interval.as_str() {
+        "day" => 1095,
+        "week" => 156,
+        "month" => 36,
+        _ => 3,
+    };
+    if !(1..=max).contains(&interval_count) {
+        return Err(ApiError::invalid_param(
+            "recurring[interval_count]",
+            "Invalid recurring[interval_count]: the maximum billing period is three years.",
+        ));
+    }
+    let usage_type = r.enum_str("usage_type", USAGE_TYPES)?;
+    let meter = r.str("meter")?;
+    let trial_period_days = r.i64("trial_period_days")?;
+    r.finish()?;
+    let usage_type = match (usage_type.as_deref(), &meter) {
+        (Some("licensed"), Some(_)) => {
+            return Err(ApiError::invalid_param(
+                "recurring[meter]",
+                "A meter can only be set on prices with `recurring[usage_type]=metered`.",
+            ));
+        }
+        (Some("metered"), None) => {
+            return Err(ApiError::invalid(
+                "Metered prices must be backed by a meter: pass `recurring[meter]` with the id of an active billing meter.",
+            )
+            .code("parameter_missing")
+            .param("recurring[meter]"));
+        }
+        (None, Some(_)) | (Some("metered"), Some(_)) => "metered",
+        _ => "licensed",
+    };
+    if let Some(id) = &meter {
+        let m = db.fetch_param("billing.meter", id, "billing meter", "recurring[meter]")?;
+        if m["status"] != "active" {
+            return Err(ApiError::invalid_param(
+                "recurring[meter]",
+                format!("The meter `{id}` is inactive; metered prices need an active meter."),
+            ));
+        }
+    }
+    Ok(json!({
+        "interval": interval,
+        "interval_count": interval_count,
+        "meter": meter,
+        "trial_period_days": trial_period_days,
+        "usage_type": usage_type,
+    }))
+}
+
+/// Gives `key` to the price `id`: fails when another price holds it, unless
+/// `transfer` is set, in which case that price loses it (and says so in an event).
+fn claim_lookup_key(db: &mut Db, id: &str, key: &str, transfer: bool) -> ApiResult<()> {
+    let holder = db
+        .all("price")
+        .into_iter()
+        .find(|p| p["lookup_key"] == key && p["id"] != id);
+    let Some(holder) = holder else {
+        return Ok(());
+    };
+    let holder_id = holder["id"].as_str().unwrap_or_default().to_string();
+    if !transfer {
+        return Err(ApiError::invalid_param(
+            "lookup_key",
+            format!("A price (`{holder_id}`) already uses that lookup key."),
+        ));
+    }
+    let mut moved = holder.clone();
+    moved["lookup_key"] = Value::Null;
+    let moved = db.put(moved);
+    if let Some(prev) = previous_attributes(&holder, &moved) {
+        db.emit("price.updated", &moved, Some(prev));
+    }
+    Ok(())
+}
+
+async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let product = p.req_str("product")?;
+    let currency = currency(&mut p, "currency")?;
+    let unit_amount = p.i64("unit_amount")?;
+    let unit_amount_decimal = p.str("unit_amount_decimal")?;
+    let nickname = p.str("nickname")?;
+    let lookup_key = p.str("lookup_key")?.filter(|k| !k.is_empty());
+    let transfer = p.bool("transfer_lookup_key")?.unwrap_or(false);
+    let active = p.bool("active")?.unwrap_or(true);
+    let tax_behavior = p
+        .enum_str("tax_behavior", TAX_BEHAVIORS)?
+        .unwrap_or_else(|| "unspecified".into());
+    p.enum_str("billing_scheme", &["per_unit"])?;
+    let recurring_params = p.obj("recurring")?;
+    let metadata = p.metadata()?.unwrap_or_default();
+    p.finish()?;
+
+    let (unit_amount, unit_amount_decimal) = match (unit_amount, unit_amount_decimal) {
+        (Some(a), _) if a < 0 => {
+            return Err(ApiError::invalid_param(
+                "unit_amount",
+                format!("Invalid non-negative integer: {a}"),
+            ));
+        }
+        (Some(a), None) => (json!(a), json!(a.to_string())),
+        (None, Some(d)) => {
+            let parsed: f64 = d.parse().map_err(|_| {
+                ApiError::invalid_param("unit_amount_decimal", format!("Invalid decimal: {d}"))
+            })?;
+            let whole = (parsed.fract() == 0.0).then_some(parsed as i64);
+            (json!(whole), json!(d))
+        }
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "You may only specify one of these parameters: unit_amount, unit_amount_decimal.",
+            )
+            .param("unit_amount"));
+        }
+        (None, None) => return Err(ApiError::missing_param("unit_amount")),
+    };
+    if lookup_key.as_ref().is_some_and(|k| k.len() > 200) {
+        return Err(ApiError::invalid_param(
+            "lookup_key",
+            "Invalid lookup_key: must be at most 200 characters",
+        ));
+    }
+
+    let price = app.write(|db| {
+        db.fetch_param("product", &product, "product", "product")?;
+        let recurring = recurring_params.map(|r| recurring(db, r)).transpose()?;
+        let mut obj = base_object(db, "price", "price");
+        let id = obj["id"].as_str().unwrap_or_default().to_string();
+        if let Some(key) = &lookup_key {
+            claim_lookup_key(db, &id, key, transfer)?;
+        }
+        obj["active"] = json!(active);
+        obj["billing_scheme"] = json!("per_unit");
+        obj["currency"] = json!(currency);
+        obj["custom_unit_amount"] = Value::Null;
+        obj["lookup_key"] = json!(lookup_key);
+        obj["nickname"] = json!(nickname);
+        obj["product"] = json!(product);
+        obj["type"] = json!(if recurring.is_some() {
+            "recurring"
+        } else {
+            "one_time"
+        });
+        obj["recurring"] = recurring.unwrap_or(Value::Null);
+        obj["tax_behavior"] = json!(tax_behavior);
+        obj["tiers_mode"] = Value::Null;
+        obj["transform_quantity"] = Value::Null;
+        obj["unit_amount"] = unit_amount;
+        obj["unit_amount_decimal"] = unit_amount_decimal;
+        merge_metadata(&mut obj, metadata);
+        let obj = db.insert(obj);
+        db.emit("price.created", &obj, None);
+        Ok(obj)
+    })?;
+    respond(&app, price, &req.expand)
+}
+
+async fn retrieve(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> ApiResult<Json<Value>> {
+    req.params.finish()?;
+    let price = app.read(|db| db.fetch("price", &id, "price", "id"))?;
+    respond(&app, price, &req.expand)
+}
+
+async fn update(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let lookup_key = p.str("lookup_key")?;
+    let transfer = p.bool("transfer_lookup_key")?.unwrap_or(false);
+    let nickname = p.str("nickname")?;
+    let active = p.bool("active")?;
+    let tax_behavior = p.enum_str("tax_behavior", TAX_BEHAVIORS)?;
+    let metadata = p.metadata()?;
+    p.finish()?;
+    let price = app.write(|db| {
+        let before = db.fetch("price", &id, "price", "id")?;
+        let mut obj = before.clone();
+        match lookup_key.as_deref() {
+            Some("") => obj["lookup_key"] = Value::Null,
+            Some(key) => {
+                claim_lookup_key(db, &id, key, transfer)?;
+                obj["lookup_key"] = json!(key);
+            }
+            None => {}
+        }
+        if let Some(v) = nickname {
+            obj["nickname"] = if v.is_empty() { Value::Null } else { json!(v) };
+        }
+        if let Some(v) = active {
+            obj["active"] = json!(v);
+        }
+        if let Some(v) = tax_behavior {
+            obj["tax_behavior"] = json!(v);
+        }
+        if let Some(m) = metadata {
+            merge_metadata(&mut obj, m);
+        }
+        let obj = db.put(obj);
+        if let Some(prev) = previous_attributes(&before, &obj) {
+            db.emit("price.updated", &obj, Some(prev));
+        }
+        Ok(obj)
+    })?;
+    respond(&app, price, &req.expand)
+}
+
+async fn list_prices(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let active = p.bool("active")?;
+    let product = p.str("product")?;
+    let currency = p.str("currency")?.map(|c| c.to_ascii_lowercase());
+    let kind = p.enum_str("type", &["one_time", "recurring"])?;
+    let lookup_keys = p.str_list("lookup_keys")?;
+    let created = list::Range::read(&mut p, "created")?;
+    let (interval, usage_type, meter) = match p.obj("recurring")? {
+        Some(mut r) => {
+            let f = (
+                r.enum_str("interval", INTERVALS)?,
+                r.enum_str("usage_type", USAGE_TYPES)?,
+                r.str("meter")?,
+            );
+            r.finish()?;
+            f
+        }
+        None => (None, None, None),
+    };
+    let eq = |o: &Value, field: &str, want: &Option<String>| {
+        want.as_ref().is_none_or(|w| o[field] == json!(w))
+    };
+    let items = app.read(|db| {
+        db.all("price")
+            .into_iter()
+            .filter(|o| active.is_none_or(|a| o["active"] == json!(a)))
+            .filter(|o| eq(o, "product", &product) && eq(o, "currency", &currency))
+            .filter(|o| eq(o, "type", &kind))
+            .filter(|o| {
+                lookup_keys
+                    .as_ref()
+                    .is_none_or(|keys| keys.iter().any(|k| o["lookup_key"] == json!(k)))
+            })
+            .filter(|o| list::Range::matches(&created, o, "created"))
+            .filter(|o| {
+                let r = &o["recurring"];
+                eq(r, "interval", &interval)
+                    && eq(r, "usage_type", &usage_type)
+                    && eq(r, "meter", &meter)
+            })
+            .collect()
+    });
+    let page = list::page(&mut p, items, "/v1/prices")?;
+    p.finish()?;
+    respond(&app, page, &req.expand)
+}

@@ -1,0 +1,136 @@
+use serde_json::json;
+
+use crate::support::{Emu, ids, parses_as};
+
+#[tokio::test]
+async fn customers_crud() {
+    let emu = Emu::start().await;
+    let created = emu
+        .post(
+            "/v1/customers",
+            "email=dev%2Bone@example.com&name=Ada+Lovelace&description=first&metadata[challenge_id]=c1&address[country]=US&preferred_locales[]=en",
+        )
+        .await
+        .ok();
+    let id = created["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("cus_"));
+    assert_eq!(created["object"], "customer");
+    assert_eq!(created["email"], "dev+one@example.com");
+    assert_eq!(created["name"], "Ada Lovelace");
+    assert_eq!(created["balance"], 0);
+    assert_eq!(created["delinquent"], false);
+    assert_eq!(
+        created["invoice_settings"]["default_payment_method"],
+        json!(null)
+    );
+    assert_eq!(created["address"]["country"], "US");
+    assert_eq!(created["preferred_locales"], json!(["en"]));
+    assert_eq!(created["metadata"], json!({"challenge_id": "c1"}));
+    parses_as::<stripe_shared::Customer>(&created);
+
+    assert_eq!(emu.get(&format!("/v1/customers/{id}")).await.ok(), created);
+
+    let updated = emu
+        .post(
+            &format!("/v1/customers/{id}"),
+            "name=Ada+King&description=&metadata[plan]=pair",
+        )
+        .await
+        .ok();
+    assert_eq!(updated["name"], "Ada King");
+    assert_eq!(updated["description"], json!(null));
+    assert_eq!(
+        updated["metadata"],
+        json!({"challenge_id": "c1", "plan": "pair"})
+    );
+    parses_as::<stripe_shared::Customer>(&updated);
+
+    let other = emu.customer("other@example.com").await;
+    let by_email = emu
+        .get("/v1/customers?email=dev%2Bone@example.com")
+        .await
+        .ok();
+    assert_eq!(ids(&by_email), vec![id.clone()]);
+    assert_eq!(
+        ids(&emu.get("/v1/customers").await.ok()),
+        vec![other.clone(), id.clone()]
+    );
+
+    let deleted = emu.delete(&format!("/v1/customers/{id}")).await.ok();
+    assert_eq!(
+        deleted,
+        json!({"id": id, "object": "customer", "deleted": true})
+    );
+    // As in Stripe, a deleted customer still answers, as its deletion stub.
+    assert_eq!(emu.get(&format!("/v1/customers/{id}")).await.ok(), deleted);
+    assert_eq!(
+        emu.post(&format!("/v1/customers/{id}"), "name=x")
+            .await
+            .err(404)["code"],
+        "resource_missing"
+    );
+    assert_eq!(emu.delete(&format!("/v1/customers/{id}")).await.status, 404);
+    assert_eq!(ids(&emu.get("/v1/customers").await.ok()), vec![other]);
+
+    let events = emu.get("/v1/events?type=customer.*").await.ok();
+    let kinds: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "customer.deleted",
+            "customer.created",
+            "customer.updated",
+            "customer.created"
+        ]
+    );
+    let deleted_event = &events["data"][0];
+    assert_eq!(
+        deleted_event["data"]["object"]["email"], "dev+one@example.com",
+        "the customer as it was"
+    );
+    let update_event = &events["data"][2];
+    assert_eq!(
+        update_event["data"]["previous_attributes"]["name"],
+        "Ada Lovelace"
+    );
+}
+
+#[tokio::test]
+async fn customer_errors() {
+    let emu = Emu::start().await;
+    let err = emu
+        .post("/v1/customers", "email=not-an-email")
+        .await
+        .err(400);
+    assert_eq!(err["param"], "email");
+    let err = emu.post("/v1/customers", "nickname=x").await.err(400);
+    assert_eq!(err["message"], "Received unknown parameter: nickname");
+    assert_eq!(err["code"], "parameter_unknown");
+    let err = emu.post("/v1/customers", "metadata=oops").await.err(400);
+    assert_eq!(err["param"], "metadata");
+    let err = emu
+        .post("/v1/customers", "payment_method=pm_missing")
+        .await
+        .err(400);
+    assert_eq!(err["message"], "No such PaymentMethod: 'pm_missing'");
+    let err = emu
+        .post(
+            "/v1/customers",
+            "invoice_settings[default_payment_method]=pm_missing",
+        )
+        .await
+        .err(400);
+    assert_eq!(err["param"], "invoice_settings[default_payment_method]");
+    let err = emu.get("/v1/customers/cus_missing").await.err(404);
+    assert_eq!(err["message"], "No such customer: 'cus_missing'");
+    assert_eq!(
+        emu.get("/v1/customers").await.ok()["data"],
+        json!([]),
+        "nothing was created"
+    );
+}

@@ -1,0 +1,12 @@
+//! Integration tests of the emulator's resources over HTTP: each test starts its
+//! own emulator in-process on a free port.
+
+mod customers;
+mod events;
+mod meters;
+mod portal_configurations;
+mod prices;
+mod sdk;
+mod support;
+mod webhook_endpoints;
+mod wire;

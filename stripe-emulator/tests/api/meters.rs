@@ -1,0 +1,326 @@
+use serde_json::json;
+
+use crate::support::{Emu, ids, parses_as};
+
+#[tokio::test]
+async fn meters_lifecycle() {
+    let emu = Emu::start().await;
+    let meter = emu
+        .post(
+            "/v1/billing/meters",
+            "display_name=Pair+minutes&event_name=pair_minutes&default_aggregation[formula]=sum&customer_mapping[event_payload_key]=stripe_customer_id&customer_mapping[type]=by_id&value_settings[event_payload_key]=minutes",
+        )
+        .await
+        .ok();
+    let id = meter["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("mtr_"));
+    assert_eq!(meter["object"], "billing.meter");
+    assert_eq!(meter["status"], "active");
+    assert_eq!(meter["default_aggregation"], json!({"formula": "sum"}));
+    assert_eq!(
+        meter["value_settings"],
+        json!({"event_payload_key": "minutes"})
+    );
+    assert_eq!(meter["status_transitions"], json!({"deactivated_at": null}));
+    parses_as::<stripe_billing::BillingMeter>(&meter);
+
+    let renamed = emu
+        .post(&format!("/v1/billing/meters/{id}"), "display_name=Minutes")
+        .await
+        .ok();
+    assert_eq!(renamed["display_name"], "Minutes");
+    assert_eq!(
+        emu.get(&format!("/v1/billing/meters/{id}")).await.ok()["display_name"],
+        "Minutes"
+    );
+
+    let err = emu
+        .post(
+            "/v1/billing/meters",
+            "display_name=Again&event_name=pair_minutes&default_aggregation[formula]=count",
+        )
+        .await
+        .err(400);
+    assert_eq!(err["param"], "event_name");
+
+    let off = emu
+        .post(&format!("/v1/billing/meters/{id}/deactivate"), "")
+        .await
+        .ok();
+    assert_eq!(off["status"], "inactive");
+    assert!(off["status_transitions"]["deactivated_at"].is_i64());
+    parses_as::<stripe_billing::BillingMeter>(&off);
+    assert_eq!(
+        emu.post(&format!("/v1/billing/meters/{id}/deactivate"), "")
+            .await
+            .status,
+        400
+    );
+
+    // The event name is free again while the meter is inactive, so reactivating conflicts.
+    let other = emu.meter("pair_minutes").await;
+    let err = emu
+        .post(&format!("/v1/billing/meters/{id}/reactivate"), "")
+        .await
+        .err(400);
+    assert!(err["message"].as_str().unwrap().contains(&other), "{err}");
+    emu.post(&format!("/v1/billing/meters/{other}/deactivate"), "")
+        .await
+        .ok();
+    let on = emu
+        .post(&format!("/v1/billing/meters/{id}/reactivate"), "")
+        .await
+        .ok();
+    assert_eq!(on["status"], "active");
+    assert_eq!(on["status_transitions"]["deactivated_at"], json!(null));
+
+    assert_eq!(
+        ids(&emu.get("/v1/billing/meters?status=active").await.ok()),
+        vec![id.clone()]
+    );
+    assert_eq!(
+        ids(&emu.get("/v1/billing/meters?status=inactive").await.ok()),
+        vec![other.clone()]
+    );
+    assert_eq!(
+        ids(&emu.get("/v1/billing/meters").await.ok()),
+        vec![other, id.clone()]
+    );
+
+    let events = emu.get("/v1/events?type=billing.meter.*").await.ok();
+    let kinds: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"billing.meter.created")
+            && kinds.contains(&"billing.meter.deactivated")
+            && kinds.contains(&"billing.meter.reactivated")
+            && kinds.contains(&"billing.meter.updated"),
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test]
+async fn meter_errors() {
+    let emu = Emu::start().await;
+    let err = emu
+        .post("/v1/billing/meters", "display_name=X&event_name=x")
+        .await
+        .err(400);
+    assert_eq!(
+        err["message"],
+        "Missing required param: default_aggregation."
+    );
+    let err = emu
+        .post(
+            "/v1/billing/meters",
+            "display_name=X&event_name=x&default_aggregation[formula]=avg",
+        )
+        .await
+        .err(400);
+    assert_eq!(err["param"], "default_aggregation[formula]");
+    let err = emu
+        .post("/v1/billing/meters", "display_name=X&event_name=x&default_aggregation[formula]=sum&customer_mapping[event_payload_key]=c&customer_mapping[type]=by_email")
+        .await
+        .err(400);
+    assert_eq!(err["param"], "customer_mapping[type]");
+    let err = emu.get("/v1/billing/meters/mtr_nope").await.err(404);
+    assert_eq!(err["message"], "No such billing meter: 'mtr_nope'");
+    let meter = emu.meter("x").await;
+    let err = emu
+        .post(&format!("/v1/billing/meters/{meter}"), "event_name=y")
+        .await
+        .err(400);
+    assert_eq!(err["message"], "Received unknown parameter: event_name");
+}
+
+#[tokio::test]
+async fn meter_events_are_recorded_once_and_summarized() {
+    let emu = Emu::start().await;
+    let meter = emu.meter("pair_minutes").await;
+    let customer = emu.customer("dev@example.com").await;
+    let now = emu.get("/_emulator/clock").await.body["now"]
+        .as_i64()
+        .unwrap();
+    let hour = now - now % 3600;
+
+    let event = emu
+        .post(
+            "/v1/billing/meter_events",
+            &format!("event_name=pair_minutes&payload[stripe_customer_id]={customer}&payload[value]=25&identifier=evt-1&timestamp={hour}"),
+        )
+        .await
+        .ok();
+    assert_eq!(event["object"], "billing.meter_event");
+    assert_eq!(event["identifier"], "evt-1");
+    assert_eq!(
+        event["payload"],
+        json!({"stripe_customer_id": customer, "value": "25"})
+    );
+    assert_eq!(event["timestamp"], hour);
+    parses_as::<stripe_billing::BillingMeterEvent>(&event);
+
+    // The same identifier again is a duplicate, whatever the payload.
+    let err = emu
+        .post(
+            "/v1/billing/meter_events",
+            &format!("event_name=pair_minutes&payload[stripe_customer_id]={customer}&payload[value]=5&identifier=evt-1"),
+        )
+        .await
+        .err(400);
+    assert_eq!(err["param"], "identifier");
+    assert!(err["message"].as_str().unwrap().contains("evt-1"), "{err}");
+
+    // Without a value an event counts 1; without an identifier one is generated.
+    let second = emu
+        .post(
+            "/v1/billing/meter_events",
+            &format!(
+                "event_name=pair_minutes&payload[stripe_customer_id]={customer}&timestamp={}",
+                hour + 60
+            ),
+        )
+        .await
+        .ok();
+    assert!(!second["identifier"].as_str().unwrap().is_empty());
+    // An event an hour earlier lands in another window.
+    emu.post(
+        "/v1/billing/meter_events",
+        &format!("event_name=pair_minutes&payload[stripe_customer_id]={customer}&payload[value]=100&timestamp={}", hour - 3600),
+    )
+    .await
+    .ok();
+
+    let state = emu.get("/_emulator/state").await.body;
+    assert_eq!(state["meter_events"].as_array().unwrap().len(), 3);
+
+    let summaries = emu
+        .get(&format!(
+            "/v1/billing/meters/{meter}/event_summaries?customer={customer}&start_time={}&end_time={}",
+            hour,
+            hour + 3600
+        ))
+        .await
+        .ok();
+    assert_eq!(summaries["object"], "list");
+    let summary = &summaries["data"][0];
+    assert_eq!(summaries["data"].as_array().unwrap().len(), 1);
+    assert_eq!(summary["object"], "billing.meter_event_summary");
+    assert_eq!(summary["aggregated_value"], 26.0);
+    assert_eq!(summary["start_time"], hour);
+    assert_eq!(summary["end_time"], hour + 3600);
+    assert_eq!(summary["meter"], meter.as_str());
+    assert!(summary["id"].as_str().unwrap().starts_with("mtrusg_"));
+    parses_as::<stripe_billing::BillingMeterEventSummary>(summary);
+
+    let hourly = emu
+        .get(&format!(
+            "/v1/billing/meters/{meter}/event_summaries?customer={customer}&start_time={}&end_time={}&value_grouping_window=hour",
+            hour - 3600,
+            hour + 3600
+        ))
+        .await
+        .ok();
+    let values: Vec<f64> = hourly["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["aggregated_value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(values, vec![26.0, 100.0], "newest window first");
+}
+
+#[tokio::test]
+async fn meter_event_errors() {
+    let emu = Emu::start().await;
+    let meter = emu.meter("pair_minutes").await;
+    let customer = emu.customer("a@b.c").await;
+
+    let err = emu
+        .post(
+            "/v1/billing/meter_events",
+            "event_name=pair_minutes&payload[stripe_customer_id]=cus_ghost",
+        )
+        .await
+        .err(400);
+    assert_eq!(err["message"], "No such customer: 'cus_ghost'");
+    assert_eq!(err["param"], "payload[stripe_customer_id]");
+    let err = emu
+        .post(
+            "/v1/billing/meter_events",
+            &format!("event_name=unknown_event&payload[stripe_customer_id]={customer}"),
+        )
+        .await
+        .err(400);
+    assert_eq!(err["param"], "event_name");
+    let err = emu
+        .post("/v1/billing/meter_events", "event_name=pair_minutes")
+        .await
+        .err(400);
+    assert_eq!(err["message"], "Missing required param: payload.");
+    let err = emu
+        .post(
+            "/v1/billing/meter_events",
+            "event_name=pair_minutes&payload[value]=3",
+        )
+        .await
+        .err(400);
+    assert_eq!(err["param"], "payload[stripe_customer_id]");
+    let err = emu
+        .post(
+            "/v1/billing/meter_events",
+            &format!(
+                "event_name=pair_minutes&payload[stripe_customer_id]={customer}&payload[value]=lots"
+            ),
+        )
+        .await
+        .err(400);
+    assert_eq!(err["param"], "payload[value]");
+    let err = emu
+        .post(
+            "/v1/billing/meter_events",
+            &format!(
+                "event_name=pair_minutes&payload[stripe_customer_id]={customer}&timestamp=1000"
+            ),
+        )
+        .await
+        .err(400);
+    assert_eq!(err["param"], "timestamp");
+
+    emu.post(&format!("/v1/billing/meters/{meter}/deactivate"), "")
+        .await
+        .ok();
+    let err = emu
+        .post(
+            "/v1/billing/meter_events",
+            &format!("event_name=pair_minutes&payload[stripe_customer_id]={customer}"),
+        )
+        .await
+        .err(400);
+    assert_eq!(err["param"], "event_name");
+    assert_eq!(
+        emu.get("/_emulator/state").await.body["meter_events"],
+        json!([])
+    );
+
+    let err = emu
+        .get(&format!(
+            "/v1/billing/meters/{meter}/event_summaries?start_time=0&end_time=60"
+        ))
+        .await
+        .err(400);
+    assert_eq!(err["message"], "Missing required param: customer.");
+    let err = emu
+        .get(&format!("/v1/billing/meters/{meter}/event_summaries?customer={customer}&start_time=120&end_time=60"))
+        .await
+        .err(400);
+    assert_eq!(err["param"], "end_time");
+    let err = emu
+        .get(&format!("/v1/billing/meters/mtr_nope/event_summaries?customer={customer}&start_time=0&end_time=60"))
+        .await
+        .err(404);
+    assert_eq!(err["code"], "resource_missing");
+}
