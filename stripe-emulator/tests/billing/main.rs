@@ -1,0 +1,15 @@
+//! Integration tests of the billing side of the emulator over HTTP: Checkout
+//! Sessions, subscriptions, invoices, payment methods, portal sessions, the
+//! clock (trial ends, renewals, metered usage) and persistence. Each test serves
+//! its own emulator in-process on a free port.
+
+#[allow(dead_code)]
+#[path = "../api/support.rs"]
+mod api_support;
+
+mod checkout;
+mod clock;
+mod persistence;
+mod portal;
+mod subscriptions;
+mod support;

@@ -1,0 +1,215 @@
+//! An emulator served in-process on a free port, with its `App` at hand so a test
+//! can pay a Checkout Session the way the hosted page does (`billing::complete_checkout`).
+
+use serde_json::Value;
+use stripe_emulator::{App, Config, app, billing, state::Db};
+
+pub use crate::api_support::Res;
+
+/// The API side is the API tests' client; `app` is the running emulator's state.
+pub struct Emu {
+    pub app: App,
+    pub base: String,
+    api: crate::api_support::Emu,
+}
+
+pub fn card(number: &str) -> billing::Card {
+    billing::Card {
+        number: number.into(),
+        exp_month: 12,
+        exp_year: 2099,
+        cvc: "123".into(),
+        name: "Ada Lovelace".into(),
+        country: "US".into(),
+        postal_code: Some("10001".into()),
+    }
+}
+
+impl Emu {
+    pub async fn start() -> Emu {
+        Self::start_with(None, Db::default()).await
+    }
+
+    /// Serves `db` (e.g. loaded from a `--data` file), saving to `data` if given.
+    pub async fn start_with(data: Option<std::path::PathBuf>, db: Db) -> Emu {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let config = Config {
+            public_url: base.clone(),
+            webhook_secret: "whsec_test_billing".into(),
+            data,
+        };
+        let app = App::new(config, db);
+        let router = app::router(app.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let api = crate::api_support::Emu {
+            base: base.clone(),
+            http: reqwest::Client::new(),
+        };
+        Emu { app, base, api }
+    }
+
+    pub async fn post(&self, path: &str, body: &str) -> Res {
+        self.api.post(path, body).await
+    }
+
+    pub async fn get(&self, path: &str) -> Res {
+        self.api.get(path).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Res {
+        self.api.delete(path).await
+    }
+
+    /// Updates a subscription; returns it.
+    pub async fn update_sub(&self, sub: &str, body: &str) -> Value {
+        self.post(&format!("/v1/subscriptions/{sub}"), body)
+            .await
+            .ok()
+    }
+
+    /// A $60 monthly subscription paid with 4242, no trial.
+    pub async fn monthly_subscriber(&self, price: &str, email: &str) -> Value {
+        self.subscribe(
+            price,
+            Some(1),
+            &format!("&customer_email={email}"),
+            "4242424242424242",
+        )
+        .await
+    }
+
+    /// Advances the emulator's clock (which runs what came due).
+    pub async fn advance(&self, seconds: i64) {
+        let res = self
+            .api
+            .http
+            .post(format!("{}/_emulator/clock/advance", self.base))
+            .json(&serde_json::json!({ "seconds": seconds }))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    }
+
+    /// Pays a session with a card as the hosted Checkout page does.
+    pub async fn pay(
+        &self,
+        session: &str,
+        number: &str,
+    ) -> Result<String, stripe_emulator::error::ApiError> {
+        let result = self
+            .app
+            .write(|db| billing::complete_checkout(db, session, &card(number)));
+        self.app.flush().await;
+        result
+    }
+
+    /// A product with a $60 monthly price and a metered $80 price on a `sum` meter:
+    /// (monthly price, metered price, meter event name).
+    pub async fn catalog(&self) -> (String, String, String) {
+        let product = self.post("/v1/products", "name=Pair%20Coding").await.ok();
+        let product = product["id"].as_str().unwrap();
+        let monthly = self
+            .post(
+                "/v1/prices",
+                &format!("product={product}&currency=usd&unit_amount=6000&recurring[interval]=month&nickname=Monthly"),
+            )
+            .await
+            .ok();
+        let event_name = format!("paircode_{}", &product[5..]);
+        let meter = self
+            .post(
+                "/v1/billing/meters",
+                &format!(
+                    "display_name=Sessions&event_name={event_name}&default_aggregation[formula]=sum&customer_mapping[type]=by_id&customer_mapping[event_payload_key]=stripe_customer_id"
+                ),
+            )
+            .await
+            .ok();
+        let metered = self
+            .post(
+                "/v1/prices",
+                &format!(
+                    "product={product}&currency=usd&unit_amount=8000&recurring[interval]=month&recurring[usage_type]=metered&recurring[meter]={}",
+                    meter["id"].as_str().unwrap()
+                ),
+            )
+            .await
+            .ok();
+        (id(&monthly), id(&metered), event_name)
+    }
+
+    /// A subscription-mode session for one price; `extra` is appended to the form.
+    pub async fn session(&self, price: &str, quantity: Option<u32>, extra: &str) -> Value {
+        let q = quantity
+            .map(|q| format!("&line_items[0][quantity]={q}"))
+            .unwrap_or_default();
+        self.post(
+            "/v1/checkout/sessions",
+            &format!(
+                "mode=subscription&line_items[0][price]={price}{q}&success_url=https://app.test/done?session={{CHECKOUT_SESSION_ID}}&cancel_url=https://app.test/back{extra}"
+            ),
+        )
+        .await
+        .ok()
+    }
+
+    /// Creates a session, pays it with `number` and returns the subscription.
+    pub async fn subscribe(
+        &self,
+        price: &str,
+        quantity: Option<u32>,
+        extra: &str,
+        number: &str,
+    ) -> Value {
+        let s = self.session(price, quantity, extra).await;
+        self.pay(&id(&s), number).await.unwrap();
+        let s = self
+            .get(&format!("/v1/checkout/sessions/{}", id(&s)))
+            .await
+            .ok();
+        self.get(&format!(
+            "/v1/subscriptions/{}",
+            s["subscription"].as_str().unwrap()
+        ))
+        .await
+        .ok()
+    }
+
+    /// Event types, oldest first.
+    pub async fn event_types(&self) -> Vec<String> {
+        let events = self.get("/v1/events?limit=100").await.ok();
+        let mut types: Vec<String> = events["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_string())
+            .collect();
+        types.reverse();
+        types
+    }
+
+    /// Events of one type, newest first.
+    pub async fn events(&self, kind: &str) -> Vec<Value> {
+        let events = self
+            .get(&format!("/v1/events?type={kind}&limit=100"))
+            .await
+            .ok();
+        events["data"].as_array().unwrap().clone()
+    }
+}
+
+/// The end of a subscription's current period (on its items, in the current API).
+pub fn period_end(sub: &Value) -> i64 {
+    sub["items"]["data"][0]["current_period_end"]
+        .as_i64()
+        .unwrap()
+}
+
+pub fn id(obj: &Value) -> String {
+    obj["id"].as_str().unwrap().to_string()
+}
+
+#[allow(unused_imports)]
+pub use crate::api_support::parses_as;
