@@ -1241,6 +1241,57 @@ pub fn replace_payment_method(db: &mut Db, customer_id: &str, card: &Card) -> Ap
     Ok(pm)
 }
 
+/// `POST /v1/invoices/{id}/pay`: charges an open invoice with `payment_method`, else
+/// its subscription's default, else the customer's. A `past_due` subscription left
+/// with no open invoice becomes `active`. A failed charge is recorded (attempt,
+/// `invoice.payment_failed`) and answers a 402 `card_error`.
+pub fn pay_open_invoice(db: &mut Db, invoice_id: &str, pm: Option<&str>) -> ApiResult<Value> {
+    let inv = db.fetch("invoice", invoice_id, "invoice", "invoice")?;
+    if inv["status"] == "paid" {
+        return Err(ApiError::invalid("Invoice is already paid"));
+    }
+    if inv["status"] != "open" {
+        return Err(ApiError::invalid(format!(
+            "You can only pay an invoice whose status is open (this one is {}).",
+            inv["status"].as_str().unwrap_or_default()
+        )));
+    }
+    if let Some(pm) = pm {
+        let obj = db.fetch_param("payment_method", pm, "PaymentMethod", "payment_method")?;
+        if obj["customer"] != inv["customer"] {
+            return Err(ApiError::invalid_param(
+                "payment_method",
+                "The payment method must be attached to the invoice's customer.",
+            ));
+        }
+    }
+    let sub_id = str_of(&inv["parent"]["subscription_details"]["subscription"]);
+    let sub = db.get(&sub_id).cloned().unwrap_or(Value::Null);
+    let customer = db
+        .get(&str_of(&inv["customer"]))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let pm = pm
+        .map(str::to_string)
+        .or_else(|| sub["default_payment_method"].as_str().map(str::to_string))
+        .or_else(|| {
+            customer["invoice_settings"]["default_payment_method"]
+                .as_str()
+                .map(str::to_string)
+        });
+    let after = pay_invoice(db, invoice_id, pm.as_deref())?;
+    if after["status"] != "paid" {
+        return Err(declined());
+    }
+    if sub["status"] == "past_due" && !has_open_invoice(db, &sub_id) {
+        let mut active = sub.clone();
+        active["status"] = json!("active");
+        let active = save_subscription(db, active);
+        emit_sub_updated(db, &sub, &active);
+    }
+    Ok(after)
+}
+
 /// Runs everything that has come due at `db.now()`: trials that end, periods that
 /// end (renewal, or cancellation when `cancel_at_period_end`), possibly several
 /// periods when the clock jumped far; and open Checkout Sessions that expire.

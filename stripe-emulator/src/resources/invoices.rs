@@ -4,13 +4,14 @@
 use axum::{
     Json, Router,
     extract::{Path, State},
-    routing::get,
+    routing::{get, post},
 };
 use serde_json::{Value, json};
 
 use crate::{
     App,
     app::{StripeRequest, respond},
+    billing,
     error::ApiResult,
     list,
 };
@@ -20,6 +21,7 @@ pub fn routes() -> Router<App> {
         .route("/v1/invoices", get(list_invoices))
         .route("/v1/invoices/{id}", get(retrieve))
         .route("/v1/invoices/{id}/lines", get(lines))
+        .route("/v1/invoices/{id}/pay", post(pay))
 }
 
 async fn retrieve(
@@ -75,4 +77,19 @@ async fn list_invoices(State(app): State<App>, req: StripeRequest) -> ApiResult<
     let page = list::page(&mut p, items, "/v1/invoices")?;
     p.finish()?;
     respond(&app, page, &req.expand)
+}
+
+/// Charges an open invoice now (e.g. after a failed renewal); 402 when the card fails.
+async fn pay(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> ApiResult<Json<Value>> {
+    let mut p = req.params;
+    let pm = p.str("payment_method")?.filter(|s| !s.is_empty());
+    p.bool("off_session")?;
+    p.bool("forgive")?;
+    p.finish()?;
+    let invoice = app.write(|db| billing::pay_open_invoice(db, &id, pm.as_deref()))?;
+    respond(&app, invoice, &req.expand)
 }

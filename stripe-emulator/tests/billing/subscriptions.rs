@@ -177,6 +177,16 @@ async fn ending_a_trial_with_0341_makes_the_subscription_past_due() {
     let updates = emu.events("customer.subscription.updated").await;
     assert_eq!(updates[0]["data"]["object"]["status"], "past_due");
 
+    // Paying the open invoice again with the same card fails again (402), recorded.
+    let retry = emu
+        .post(&format!("/v1/invoices/{}/pay", id(&inv)), "")
+        .await
+        .err(402);
+    assert_eq!(retry["type"], "card_error");
+    let inv = emu.get(&format!("/v1/invoices/{}", id(&inv))).await.ok();
+    assert_eq!(inv["attempt_count"], 2);
+    assert_eq!(emu.events("invoice.payment_failed").await.len(), 2);
+
     // A new card from the portal pays the open invoice: active again.
     let customer = sub["customer"].as_str().unwrap().to_string();
     let pm = emu
@@ -195,6 +205,11 @@ async fn ending_a_trial_with_0341_makes_the_subscription_past_due() {
     assert_eq!(sub["default_payment_method"], pm["id"]);
     let inv = emu.get(&format!("/v1/invoices/{}", id(&inv))).await.ok();
     assert_eq!(inv["status"], "paid");
+    let again = emu
+        .post(&format!("/v1/invoices/{}/pay", id(&inv)), "")
+        .await
+        .err(400);
+    assert!(again["message"].as_str().unwrap().contains("already paid"));
 }
 
 #[tokio::test]
