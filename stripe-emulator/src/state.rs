@@ -125,6 +125,25 @@ impl Db {
             .unwrap_or_default()
     }
 
+    /// Changes a stored object in place: fetches it (Stripe's 404 when missing), lets
+    /// `f` edit a copy (validate in `f` before editing: an error leaves it as it was),
+    /// stores it and, when anything changed, emits `event` with `previous_attributes`.
+    pub fn change(
+        &mut self,
+        (kind, id, what): (&str, &str, &str),
+        event: &str,
+        f: impl FnOnce(&mut Db, &mut Value) -> ApiResult<()>,
+    ) -> ApiResult<Value> {
+        let before = self.fetch(kind, id, what, "id")?;
+        let mut obj = before.clone();
+        f(self, &mut obj)?;
+        let obj = self.put(obj);
+        if let Some(prev) = previous_attributes(&before, &obj) {
+            self.emit(event, &obj, Some(prev));
+        }
+        Ok(obj)
+    }
+
     /// Records an event for `obj` as it is now, and queues it for dispatch.
     pub fn emit(&mut self, kind: &str, obj: &Value, previous_attributes: Option<Value>) -> Value {
         let mut data = json!({ "object": obj });

@@ -13,7 +13,7 @@ use crate::{
     error::{ApiError, ApiResult},
     form::{Params, merge_metadata},
     list,
-    state::{Db, previous_attributes},
+    state::Db,
 };
 
 pub fn routes() -> Router<App> {
@@ -193,14 +193,11 @@ async fn update(
     let fields = read_fields(&mut p)?;
     p.finish()?;
     let customer = app.write(|db| {
-        let before = db.fetch("customer", &id, "customer", "id")?;
-        let mut obj = before.clone();
-        apply(db, &mut obj, fields)?;
-        let obj = db.put(obj);
-        if let Some(prev) = previous_attributes(&before, &obj) {
-            db.emit("customer.updated", &obj, Some(prev));
-        }
-        Ok(obj)
+        db.change(
+            ("customer", &id, "customer"),
+            "customer.updated",
+            |db, obj| apply(db, obj, fields),
+        )
     })?;
     respond(&app, customer, &req.expand)
 }

@@ -16,7 +16,7 @@ use crate::{
     error::{ApiError, ApiResult},
     form::Params,
     list,
-    state::{Db, MeterEvent, base_object, new_id, previous_attributes},
+    state::{Db, MeterEvent, base_object, new_id},
 };
 
 const KIND: &str = "billing.meter";
@@ -130,13 +130,11 @@ fn modify(
     event: &str,
     change: impl FnOnce(&Db, &mut Value) -> ApiResult<()>,
 ) -> ApiResult<Value> {
-    let before = db.fetch(KIND, id, WHAT, "id")?;
-    let mut obj = before.clone();
-    change(db, &mut obj)?;
-    obj["updated"] = json!(db.now());
-    let obj = db.put(obj);
-    db.emit(event, &obj, previous_attributes(&before, &obj));
-    Ok(obj)
+    db.change((KIND, id, WHAT), event, |db, m| {
+        change(db, m)?;
+        m["updated"] = json!(db.now());
+        Ok(())
+    })
 }
 
 async fn update(

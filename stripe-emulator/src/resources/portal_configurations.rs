@@ -18,7 +18,7 @@ use crate::{
     error::{ApiError, ApiResult},
     form::{Params, merge_metadata},
     list,
-    state::{Db, base_object, new_id, previous_attributes},
+    state::{Db, base_object, new_id},
 };
 
 const KIND: &str = "billing_portal.configuration";
@@ -349,29 +349,27 @@ async fn update(
     let active = p.bool("active")?;
     p.finish()?;
     let config = app.write(|db| {
-        let before = db.fetch(KIND, &id, WHAT, "configuration")?;
-        let mut obj = before.clone();
-        apply(&app, db, &mut obj, fields, false)?;
-        if let Some(active) = active {
-            if !active && before["is_default"] == json!(true) {
-                return Err(ApiError::invalid_param(
-                    "active",
-                    "You cannot deactivate the default configuration.",
-                ));
-            }
-            obj["active"] = json!(active);
-        }
-        if obj == before {
-            return Ok(obj);
-        }
-        obj["updated"] = json!(db.now());
-        let obj = db.put(obj);
-        db.emit(
+        db.change(
+            (KIND, &id, WHAT),
             "billing_portal.configuration.updated",
-            &obj,
-            previous_attributes(&before, &obj),
-        );
-        Ok(obj)
+            |db, obj| {
+                let before = obj.clone();
+                apply(&app, db, obj, fields, false)?;
+                if let Some(active) = active {
+                    if !active && obj["is_default"] == json!(true) {
+                        return Err(ApiError::invalid_param(
+                            "active",
+                            "You cannot deactivate the default configuration.",
+                        ));
+                    }
+                    obj["active"] = json!(active);
+                }
+                if *obj != before {
+                    obj["updated"] = json!(db.now());
+                }
+                Ok(())
+            },
+        )
     })?;
     respond(&app, config, &req.expand)
 }

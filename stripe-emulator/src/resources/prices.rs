@@ -14,7 +14,7 @@ use crate::{
     error::{ApiError, ApiResult},
     form::{Params, merge_metadata},
     list,
-    state::{Db, base_object, previous_attributes},
+    state::{Db, base_object},
 };
 
 pub fn routes() -> Router<App> {
@@ -115,12 +115,10 @@ fn claim_lookup_key(db: &mut Db, id: &str, key: &str, transfer: bool) -> ApiResu
             format!("A price (`{holder_id}`) already uses that lookup key."),
         ));
     }
-    let mut moved = holder.clone();
-    moved["lookup_key"] = Value::Null;
-    let moved = db.put(moved);
-    if let Some(prev) = previous_attributes(&holder, &moved) {
-        db.emit("price.updated", &moved, Some(prev));
-    }
+    db.change(("price", &holder_id, "price"), "price.updated", |_, p| {
+        p["lookup_key"] = Value::Null;
+        Ok(())
+    })?;
     Ok(())
 }
 
@@ -230,33 +228,29 @@ async fn update(
     let metadata = p.metadata()?;
     p.finish()?;
     let price = app.write(|db| {
-        let before = db.fetch("price", &id, "price", "id")?;
-        let mut obj = before.clone();
-        match lookup_key.as_deref() {
-            Some("") => obj["lookup_key"] = Value::Null,
-            Some(key) => {
-                claim_lookup_key(db, &id, key, transfer)?;
-                obj["lookup_key"] = json!(key);
+        db.change(("price", &id, "price"), "price.updated", |db, obj| {
+            match lookup_key.as_deref() {
+                Some("") => obj["lookup_key"] = Value::Null,
+                Some(key) => {
+                    claim_lookup_key(db, &id, key, transfer)?;
+                    obj["lookup_key"] = json!(key);
+                }
+                None => {}
             }
-            None => {}
-        }
-        if let Some(v) = nickname {
-            obj["nickname"] = if v.is_empty() { Value::Null } else { json!(v) };
-        }
-        if let Some(v) = active {
-            obj["active"] = json!(v);
-        }
-        if let Some(v) = tax_behavior {
-            obj["tax_behavior"] = json!(v);
-        }
-        if let Some(m) = metadata {
-            merge_metadata(&mut obj, m);
-        }
-        let obj = db.put(obj);
-        if let Some(prev) = previous_attributes(&before, &obj) {
-            db.emit("price.updated", &obj, Some(prev));
-        }
-        Ok(obj)
+            if let Some(v) = nickname {
+                obj["nickname"] = if v.is_empty() { Value::Null } else { json!(v) };
+            }
+            if let Some(v) = active {
+                obj["active"] = json!(v);
+            }
+            if let Some(v) = tax_behavior {
+                obj["tax_behavior"] = json!(v);
+            }
+            if let Some(m) = metadata {
+                merge_metadata(obj, m);
+            }
+            Ok(())
+        })
     })?;
     respond(&app, price, &req.expand)
 }
