@@ -135,7 +135,7 @@ fn enabled_events(p: &mut Params) -> ApiResult<Option<Vec<String>>> {
         e == "*"
             || (e.contains('.')
                 && e.chars()
-                    .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.' || c == '*'))
+                    .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.'))
     };
     if let Some(bad) = events.iter().find(|e| !valid(e)) {
         return Err(ApiError::invalid_param(

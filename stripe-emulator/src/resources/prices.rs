@@ -128,7 +128,7 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
     let currency = currency(&mut p, "currency")?;
     let unit_amount = p.i64("unit_amount")?;
     let unit_amount_decimal = p.str("unit_amount_decimal")?;
-    let nickname = p.str("nickname")?;
+    let nickname = p.str("nickname")?.filter(|n| !n.is_empty());
     let lookup_key = p.str("lookup_key")?.filter(|k| !k.is_empty());
     let transfer = p.bool("transfer_lookup_key")?.unwrap_or(false);
     let active = p.bool("active")?.unwrap_or(true);

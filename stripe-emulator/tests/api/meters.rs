@@ -173,6 +173,7 @@ async fn meter_events_are_recorded_once_and_summarized() {
         .err(400);
     assert_eq!(err["param"], "identifier");
     assert!(err["message"].as_str().unwrap().contains("evt-1"), "{err}");
+    assert_eq!(err["code"], "duplicate_meter_event");
 
     // Without a value an event counts 1; without an identifier one is generated.
     let second = emu
