@@ -61,6 +61,7 @@ async fn customers_crud() {
         deleted,
         json!({"id": id, "object": "customer", "deleted": true})
     );
+    parses_as::<stripe_shared::DeletedCustomer>(&deleted);
     // As in Stripe, a deleted customer still answers, as its deletion stub.
     assert_eq!(emu.get(&format!("/v1/customers/{id}")).await.ok(), deleted);
     assert_eq!(

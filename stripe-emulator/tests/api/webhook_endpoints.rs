@@ -107,6 +107,7 @@ async fn webhook_endpoints_crud() {
         deleted,
         json!({"id": id, "object": "webhook_endpoint", "deleted": true})
     );
+    parses_as::<stripe_misc::DeletedWebhookEndpoint>(&deleted);
     assert_eq!(
         emu.get(&format!("/v1/webhook_endpoints/{id}"))
             .await
