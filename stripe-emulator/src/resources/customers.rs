@@ -89,24 +89,29 @@ fn read_fields(p: &mut Params) -> ApiResult<Fields> {
     })
 }
 
-/// Attaches a payment method to a customer (as `POST /v1/payment_methods/{id}/attach`).
-fn attach(db: &mut Db, customer: &str, pm: &str) -> ApiResult<()> {
-    let before = db.fetch_param("payment_method", pm, "PaymentMethod", "payment_method")?;
-    match before["customer"].as_str() {
-        Some(c) if c == customer => return Ok(()),
-        Some(_) => {
-            return Err(ApiError::invalid_param(
-                "payment_method",
-                "The payment method you provided has already been attached to a customer.",
-            ));
-        }
-        None => {}
+/// Attaches a payment method to a customer, as `POST /v1/payment_methods/{id}/attach`
+/// does (the handler there can share this).
+pub fn attach(db: &mut Db, customer: &str, pm: &str) -> ApiResult<Value> {
+    let param = "payment_method";
+    let before = db.fetch_param("payment_method", pm, "PaymentMethod", param)?;
+    if before["customer"] == customer {
+        return Ok(before);
     }
-    let mut obj = before;
-    obj["customer"] = json!(customer);
-    let obj = db.put(obj);
-    db.emit("payment_method.attached", &obj, None);
-    Ok(())
+    if !before["customer"].is_null() {
+        return Err(ApiError::invalid_param(
+            param,
+            "The payment method you provided has already been attached to a customer.",
+        )
+        .code("payment_method_unexpected_state"));
+    }
+    db.change(
+        ("payment_method", pm, "PaymentMethod"),
+        "payment_method.attached",
+        |_, obj| {
+            obj["customer"] = json!(customer);
+            Ok(())
+        },
+    )
 }
 
 /// Applies the fields to a customer object (validating payment methods against `db`).

@@ -135,3 +135,80 @@ async fn customer_errors() {
         "nothing was created"
     );
 }
+
+/// A card payment method, as the hosted Checkout page leaves one, not attached yet.
+fn unattached_card(db: &mut stripe_emulator::state::Db) -> String {
+    let mut pm = stripe_emulator::state::base_object(db, "pm", "payment_method");
+    pm["type"] = json!("card");
+    pm["customer"] = json!(null);
+    pm["card"] = json!({"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2040});
+    db.insert(pm)["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn customers_take_payment_methods() {
+    let dir = std::env::temp_dir().join(format!("emu-cus-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("state.json");
+    let mut db = stripe_emulator::state::Db::default();
+    let pm = unattached_card(&mut db);
+    let spare = unattached_card(&mut db);
+    std::fs::write(&file, serde_json::to_vec(&db).unwrap()).unwrap();
+    let emu = Emu::start_with(Some(file)).await;
+
+    let customer = emu
+        .post(
+            "/v1/customers",
+            &format!("email=pay@example.com&payment_method={pm}&invoice_settings[default_payment_method]={pm}"),
+        )
+        .await
+        .ok();
+    let id = customer["id"].as_str().unwrap();
+    assert_eq!(
+        customer["invoice_settings"]["default_payment_method"],
+        pm.as_str()
+    );
+    parses_as::<stripe_shared::Customer>(&customer);
+    let attached = emu
+        .get("/v1/events?type=payment_method.attached")
+        .await
+        .ok();
+    assert_eq!(attached["data"][0]["data"]["object"]["customer"], id);
+    let expanded = emu
+        .get(&format!(
+            "/v1/customers/{id}?expand[]=invoice_settings.default_payment_method"
+        ))
+        .await
+        .ok();
+    assert_eq!(
+        expanded["invoice_settings"]["default_payment_method"]["id"],
+        pm.as_str()
+    );
+
+    // Someone else's card, and a card that is not the customer's, are refused.
+    let err = emu
+        .post("/v1/customers", &format!("payment_method={pm}"))
+        .await
+        .err(400);
+    assert_eq!(err["code"], "payment_method_unexpected_state");
+    let err = emu
+        .post(
+            &format!("/v1/customers/{id}"),
+            &format!("invoice_settings[default_payment_method]={spare}"),
+        )
+        .await
+        .err(400);
+    assert_eq!(err["param"], "invoice_settings[default_payment_method]");
+    let unset = emu
+        .post(
+            &format!("/v1/customers/{id}"),
+            "invoice_settings[default_payment_method]=",
+        )
+        .await
+        .ok();
+    assert_eq!(
+        unset["invoice_settings"]["default_payment_method"],
+        json!(null)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

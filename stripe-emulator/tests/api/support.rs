@@ -40,6 +40,11 @@ impl Res {
 
 impl Emu {
     pub async fn start() -> Emu {
+        Self::start_with(None).await
+    }
+
+    /// Starts on a `--data` file (to begin from a prepared state).
+    pub async fn start_with(data: Option<std::path::PathBuf>) -> Emu {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -49,7 +54,7 @@ impl Emu {
         let config = Config {
             public_url: base.clone(),
             webhook_secret: "whsec_test_listen".into(),
-            data: None,
+            data,
         };
         let (tx, rx) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
