@@ -55,7 +55,9 @@ impl ApiError {
 
     /// 400 `parameter_invalid_*` for a wrong type or value.
     pub fn invalid_param(param: &str, message: impl Into<String>) -> Self {
-        Self::invalid(message).code("parameter_invalid").param(param)
+        Self::invalid(message)
+            .code("parameter_invalid")
+            .param(param)
     }
 
     /// 404 `resource_missing`.
@@ -75,7 +77,8 @@ impl ApiError {
 
     /// 402 `card_error`.
     pub fn card_declined(message: impl Into<String>, decline_code: &str) -> Self {
-        let mut e = Self::new(StatusCode::PAYMENT_REQUIRED, "card_error", message).code("card_declined");
+        let mut e =
+            Self::new(StatusCode::PAYMENT_REQUIRED, "card_error", message).code("card_declined");
         e.extra = Some(Box::new(json!({ "decline_code": decline_code })));
         e
     }
