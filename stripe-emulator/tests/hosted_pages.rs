@@ -124,18 +124,26 @@ async fn subscriptions_of(emu: &Emu, customer: &str) -> Vec<Value> {
         .clone()
 }
 
+/// A Checkout Session for `price` with a 3-day trial, for customer `cus`.
+async fn trial_session(emu: &Emu, price: &str, cus: &str) -> Value {
+    let extra = format!("&customer={cus}&subscription_data[trial_period_days]=3");
+    emu.session(price, Some(1), &extra).await
+}
+
+/// A new customer and a trial Checkout Session for them on the monthly price.
+async fn trial_checkout(emu: &Emu, email: &str) -> (String, Value) {
+    let (monthly, _, _) = emu.catalog().await;
+    let cus = customer(emu, email).await;
+    let s = trial_session(emu, &monthly, &cus).await;
+    (cus, s)
+}
+
 #[tokio::test]
 async fn checkout_page_shows_the_offer_the_customer_and_every_test_hook() {
     let emu = Emu::start().await;
     let (monthly, metered, _) = emu.catalog().await;
     let cus = customer(&emu, "ada%40example.com").await;
-    let s = emu
-        .session(
-            &monthly,
-            Some(1),
-            &format!("&customer={cus}&subscription_data[trial_period_days]=3"),
-        )
-        .await;
+    let s = trial_session(&emu, &monthly, &cus).await;
     let page = open(s["url"].as_str().unwrap()).await;
     assert_eq!(page.status, StatusCode::OK);
     page.assert_has(CHECKOUT_HOOKS);
@@ -173,15 +181,7 @@ async fn checkout_page_shows_the_offer_the_customer_and_every_test_hook() {
 #[tokio::test]
 async fn paying_with_4242_completes_the_session_and_redirects_to_success_url() {
     let emu = Emu::start().await;
-    let (monthly, _, _) = emu.catalog().await;
-    let cus = customer(&emu, "pay%40example.com").await;
-    let s = emu
-        .session(
-            &monthly,
-            Some(1),
-            &format!("&customer={cus}&subscription_data[trial_period_days]=3"),
-        )
-        .await;
+    let (cus, s) = trial_checkout(&emu, "pay%40example.com").await;
     let url = s["url"].as_str().unwrap();
     let paid = submit(url, &card_form("4242 4242 4242 4242")).await;
     assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.html);
@@ -227,15 +227,7 @@ async fn paying_with_4242_completes_the_session_and_redirects_to_success_url() {
 #[tokio::test]
 async fn a_declined_card_is_shown_on_the_page_and_creates_nothing() {
     let emu = Emu::start().await;
-    let (monthly, _, _) = emu.catalog().await;
-    let cus = customer(&emu, "declined%40example.com").await;
-    let s = emu
-        .session(
-            &monthly,
-            Some(1),
-            &format!("&customer={cus}&subscription_data[trial_period_days]=3"),
-        )
-        .await;
+    let (cus, s) = trial_checkout(&emu, "declined%40example.com").await;
     let events_before = emu.event_types().await.len();
     let page = submit(
         s["url"].as_str().unwrap(),
