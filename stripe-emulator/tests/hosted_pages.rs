@@ -225,6 +225,36 @@ async fn paying_with_4242_completes_the_session_and_redirects_to_success_url() {
 }
 
 #[tokio::test]
+async fn a_card_whose_charges_fail_still_starts_a_trial_and_metered_plans_owe_nothing_now() {
+    let emu = Emu::start().await;
+    let (cus, s) = trial_checkout(&emu, "later%40example.com").await;
+    let paid = submit(
+        s["url"].as_str().unwrap(),
+        &card_form("4000 0000 0000 0341"),
+    )
+    .await;
+    assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.html);
+    assert_eq!(subscriptions_of(&emu, &cus).await[0]["status"], "trialing");
+
+    let (_, metered, _) = emu.catalog().await;
+    let cus = customer(&emu, "metered%40example.com").await;
+    let s = emu
+        .session(&metered, None, &format!("&customer={cus}"))
+        .await;
+    let page = open(s["url"].as_str().unwrap()).await;
+    page.assert_has(&[r#"<span id="total-due-today">$0.00</span>"#]);
+    let paid = submit(
+        s["url"].as_str().unwrap(),
+        &card_form("4242 4242 4242 4242"),
+    )
+    .await;
+    assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.html);
+    let sub = &subscriptions_of(&emu, &cus).await[0];
+    assert_eq!(sub["status"], "active");
+    assert_eq!(sub["items"]["data"][0]["price"]["id"], metered.as_str());
+}
+
+#[tokio::test]
 async fn a_declined_card_is_shown_on_the_page_and_creates_nothing() {
     let emu = Emu::start().await;
     let (cus, s) = trial_checkout(&emu, "declined%40example.com").await;
