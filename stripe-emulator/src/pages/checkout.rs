@@ -39,7 +39,8 @@ struct View {
     /// The date the trial ends if it started now.
     trial_end: Option<String>,
     due_today: String,
-    then: Option<String>,
+    /// The big figure without a trial: (amount, what it is per), e.g. ("$60.00", "per month").
+    price: Option<(String, String)>,
 }
 
 /// A session that can no longer be paid: what the page says instead.
@@ -127,8 +128,21 @@ impl View {
         let summary = match (trial_days, &then) {
             (Some(days), Some(then)) => format!("{}, then {then}", days_free(days)),
             (Some(days), None) => format!("{}, then billed as below", days_free(days)),
-            (None, Some(then)) => then.clone(),
-            (None, None) => format!("{} items", lines.len()),
+            (None, _) => String::new(),
+        };
+        let price = match (items.as_slice(), &then) {
+            ([item], Some(then)) => {
+                let unit_price = price_of(db, &item["price"]);
+                let amount =
+                    billing::money(unit_price["unit_amount"].as_i64().unwrap_or(0), &currency);
+                let per = then
+                    .strip_prefix(&amount)
+                    .unwrap_or(then)
+                    .trim()
+                    .to_string();
+                Some((amount, per))
+            }
+            _ => None,
         };
         let title = match lines.as_slice() {
             [one] => one.name.clone(),
@@ -154,7 +168,7 @@ impl View {
                 },
                 &currency,
             ),
-            then,
+            price,
         })
     }
 
@@ -184,12 +198,22 @@ impl View {
             ),
             None => format!(r#"<span class="back">{}</span>"#, esc(&self.business)),
         };
-        let headline = match self.trial_days {
-            Some(days) => format!(r#"<p class="amount">{}</p>"#, esc(&days_free(days))),
-            None => format!(
-                r#"<p class="amount">{}</p>"#,
-                esc(self.then.as_deref().unwrap_or(""))
+        let headline = match (self.trial_days, &self.price) {
+            (Some(days), _) => format!(r#"<p class="amount">{}</p>"#, esc(&days_free(days))),
+            (None, Some((amount, per))) => format!(
+                r#"<p class="amount">{} <span class="per">{}</span></p>"#,
+                esc(amount),
+                esc(per)
             ),
+            (None, None) => format!(r#"<p class="amount">{}</p>"#, esc(&self.due_today)),
+        };
+        let summary = if self.summary.is_empty() {
+            String::new()
+        } else {
+            format!(
+                r#"<p class="summary" id="ProductSummary-description">{}</p>"#,
+                esc(&self.summary)
+            )
         };
         let lines: String = self
             .lines
@@ -231,7 +255,7 @@ impl View {
   <div class="product-summary">
     <p class="product-title">{title_prefix} {title}</p>
     {headline}
-    <p class="summary" id="ProductSummary-description">{summary}</p>
+    {summary}
   </div>
   <ul class="line-items">{lines}</ul>
   <ul class="totals">{trial_note}<li class="total-row total"><span>Total due today</span><span id="total-due-today">{due}</span></li></ul>
@@ -254,7 +278,6 @@ impl View {
                 "Subscribe to"
             },
             title = esc(&self.title),
-            summary = esc(&self.summary),
             due = esc(&self.due_today),
             id = esc(&self.id),
             banner = alert(banner),
