@@ -71,7 +71,8 @@ pub fn dispatch(app: &App, event: Value) {
 async fn deliver(app: &App, url: &str, secret: &str, payload: &str) {
     let mut backoff = Duration::from_secs(1);
     for attempt in 1..=8 {
-        let now = app.read(|db| db.now());
+        // Signed with the wall clock, as receivers check it (the emulator's clock may be advanced).
+        let now = crate::state::wall_clock();
         let result = app
             .http
             .post(url)
