@@ -322,3 +322,41 @@ async fn init_failed(State(rt): State<Arc<Rt>>, body: Bytes) -> StatusCode {
         .send(Some(String::from_utf8_lossy(&body).into_owned()));
     StatusCode::ACCEPTED
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::HttpRequest;
+
+    /// The hello-world floor next to this test binary (`target/<profile>/hello`; `make
+    /// test` builds every binary first).
+    fn hello() -> std::path::PathBuf {
+        let exe = std::env::current_exe().unwrap();
+        let dir = exe.parent().and_then(Path::parent).unwrap();
+        let hello = dir.join("hello");
+        assert!(
+            hello.is_file(),
+            "{} is missing: cargo build -p hello",
+            hello.display()
+        );
+        hello
+    }
+
+    #[tokio::test]
+    async fn a_lambda_http_binary_starts_and_answers_through_our_runtime_api() {
+        let mut instance = Instance::spawn("hello", &hello(), &[]).await.unwrap();
+        let started = instance.started;
+        let event = HttpRequest::new("GET", "/").query("q", "1").event();
+        let first = instance.invoke(&event).await.unwrap();
+        let init = instance.init_duration().await.unwrap();
+        assert_eq!(first.status(), 200, "{}", first.response);
+        assert_eq!(first.response["body"], "hello");
+        assert!(init > Duration::ZERO && init < first.answered - started);
+        // Warm: the same process answers again, and it shows in /proc.
+        let second = instance.invoke(&event).await.unwrap();
+        assert_eq!(second.status(), 200);
+        assert!(second.delivered > first.answered);
+        assert!(instance.peak_rss_kib().unwrap() > 0);
+        instance.stop().await;
+    }
+}

@@ -89,7 +89,6 @@ impl Stack {
             ("AWS_REGION", "us-east-1"),
             ("AWS_DEFAULT_REGION", "us-east-1"),
             ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("RUST_LOG", "warn"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
