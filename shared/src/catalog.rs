@@ -15,7 +15,10 @@ use crate::{
     config::Config,
     model::{Catalog, Price},
     store::Store,
-    stripe::{MeterSpec, MeterState, PortalSpec, PortalState, PriceSpec, PriceState, ProductSpec, ProductState, StripeApi},
+    stripe::{
+        MeterSpec, MeterState, PortalSpec, PortalState, PriceSpec, PriceState, ProductSpec,
+        ProductState, StripeApi,
+    },
 };
 
 pub const PRODUCT_NAME: &str = "/dev/chat Pair Coding";
@@ -91,9 +94,15 @@ pub enum PricePlan {
     Keep,
     /// An immutable attribute drifted: create a new price that takes the lookup key,
     /// then deactivate this one.
-    Replace { old: String },
+    Replace {
+        old: String,
+    },
     /// Fix mutable attributes in place (each `Some` is a change).
-    Fix { nickname: Option<String>, challenge_id: Option<String>, reactivate: bool },
+    Fix {
+        nickname: Option<String>,
+        challenge_id: Option<String>,
+        reactivate: bool,
+    },
 }
 
 pub fn price_plan(state: &PriceState, spec: &PriceSpec) -> PricePlan {
@@ -103,15 +112,22 @@ pub fn price_plan(state: &PriceState, spec: &PriceSpec) -> PricePlan {
         || state.product != spec.product
         || state.meter != spec.meter;
     if immutable_drift {
-        return PricePlan::Replace { old: state.id.clone() };
+        return PricePlan::Replace {
+            old: state.id.clone(),
+        };
     }
-    let nickname = (state.nickname.as_deref() != Some(&spec.nickname)).then(|| spec.nickname.clone());
-    let challenge_id =
-        (state.challenge_id.as_deref() != Some(&spec.challenge_id)).then(|| spec.challenge_id.clone());
+    let nickname =
+        (state.nickname.as_deref() != Some(&spec.nickname)).then(|| spec.nickname.clone());
+    let challenge_id = (state.challenge_id.as_deref() != Some(&spec.challenge_id))
+        .then(|| spec.challenge_id.clone());
     if nickname.is_none() && challenge_id.is_none() && state.active {
         PricePlan::Keep
     } else {
-        PricePlan::Fix { nickname, challenge_id, reactivate: !state.active }
+        PricePlan::Fix {
+            nickname,
+            challenge_id,
+            reactivate: !state.active,
+        }
     }
 }
 
@@ -126,7 +142,11 @@ fn portal_drifted(state: &PortalState, spec: &PortalSpec) -> bool {
 }
 
 /// Makes Stripe match the catalog, stores the result, and returns it.
-pub async fn provision(stripe: &impl StripeApi, store: &impl Store, config: &Config) -> Result<Catalog> {
+pub async fn provision(
+    stripe: &impl StripeApi,
+    store: &impl Store,
+    config: &Config,
+) -> Result<Catalog> {
     let product = converge_product(stripe, &product_spec(config)).await?;
     let meter_spec = meter_spec(config);
     let meter = converge_meter(stripe, &meter_spec).await?;
@@ -135,7 +155,11 @@ pub async fn provision(stripe: &impl StripeApi, store: &impl Store, config: &Con
     let existing = stripe
         .find_prices_by_lookup_keys(&[&monthly_spec.lookup_key, &ondemand_spec.lookup_key])
         .await?;
-    let find = |key: &str| existing.iter().find(|p| p.lookup_key.as_deref() == Some(key));
+    let find = |key: &str| {
+        existing
+            .iter()
+            .find(|p| p.lookup_key.as_deref() == Some(key))
+    };
     let monthly = converge_price(stripe, find(&monthly_spec.lookup_key), &monthly_spec).await?;
     let ondemand = converge_price(stripe, find(&ondemand_spec.lookup_key), &ondemand_spec).await?;
     let portal = converge_portal(stripe, &portal_spec(config)).await?;
@@ -202,7 +226,11 @@ async fn converge_meter(stripe: &impl StripeApi, spec: &MeterSpec) -> Result<Met
     }
 }
 
-async fn converge_price(stripe: &impl StripeApi, state: Option<&PriceState>, spec: &PriceSpec) -> Result<PriceState> {
+async fn converge_price(
+    stripe: &impl StripeApi,
+    state: Option<&PriceState>,
+    spec: &PriceSpec,
+) -> Result<PriceState> {
     let Some(state) = state else {
         tracing::info!(lookup_key = %spec.lookup_key, "creating the price");
         return stripe.create_price(spec, false).await;
@@ -215,10 +243,19 @@ async fn converge_price(stripe: &impl StripeApi, state: Option<&PriceState>, spe
             stripe.update_price(&old, None, None, Some(false)).await?;
             Ok(new)
         }
-        PricePlan::Fix { nickname, challenge_id, reactivate } => {
+        PricePlan::Fix {
+            nickname,
+            challenge_id,
+            reactivate,
+        } => {
             tracing::info!(lookup_key = %spec.lookup_key, "fixing the price in place");
             stripe
-                .update_price(&state.id, nickname.as_deref(), challenge_id.as_deref(), reactivate.then_some(true))
+                .update_price(
+                    &state.id,
+                    nickname.as_deref(),
+                    challenge_id.as_deref(),
+                    reactivate.then_some(true),
+                )
                 .await
         }
     }
@@ -275,10 +312,19 @@ mod tests {
     fn names_follow_the_brief() {
         let c = config();
         assert_eq!(product_spec(&c).url, "https://devchat.stripe/paircode/c1");
-        assert_eq!(monthly_price_spec(&c, "prod").lookup_key, "devchat_paircode_monthly_c1");
-        assert_eq!(ondemand_price_spec(&c, "prod", "mtr").lookup_key, "devchat_paircode_ondemand_c1");
+        assert_eq!(
+            monthly_price_spec(&c, "prod").lookup_key,
+            "devchat_paircode_monthly_c1"
+        );
+        assert_eq!(
+            ondemand_price_spec(&c, "prod", "mtr").lookup_key,
+            "devchat_paircode_ondemand_c1"
+        );
         assert_eq!(meter_spec(&c).event_name, "devchat_paircode_session_c1");
-        assert_eq!(portal_spec(&c).default_return_url, "http://app.test/dashboard");
+        assert_eq!(
+            portal_spec(&c).default_return_url,
+            "http://app.test/dashboard"
+        );
     }
 
     #[test]
@@ -300,7 +346,12 @@ mod tests {
         for drift in drifts {
             let mut state = state_of(&spec);
             drift(&mut state);
-            assert_eq!(price_plan(&state, &spec), PricePlan::Replace { old: "price_old".into() });
+            assert_eq!(
+                price_plan(&state, &spec),
+                PricePlan::Replace {
+                    old: "price_old".into()
+                }
+            );
         }
     }
 
@@ -312,7 +363,11 @@ mod tests {
         state.active = false;
         assert_eq!(
             price_plan(&state, &spec),
-            PricePlan::Fix { nickname: Some(spec.nickname.clone()), challenge_id: None, reactivate: true }
+            PricePlan::Fix {
+                nickname: Some(spec.nickname.clone()),
+                challenge_id: None,
+                reactivate: true
+            }
         );
     }
 }

@@ -39,7 +39,10 @@ pub async fn start(
         price: price.to_owned(),
         kind,
         trial_days: (kind == SubscriptionType::Monthly).then_some(MONTHLY_TRIAL_DAYS),
-        success_url: format!("{}?session_id={{CHECKOUT_SESSION_ID}}", config.dashboard_url()),
+        success_url: format!(
+            "{}?session_id={{CHECKOUT_SESSION_ID}}",
+            config.dashboard_url()
+        ),
         cancel_url: config.dashboard_url(),
         challenge_id: config.challenge_id.clone(),
     };
@@ -69,17 +72,28 @@ pub async fn complete(
         .await?
         .ok_or_else(|| Error::BadRequest(format!("unknown Checkout Session {session_id:?}")))?;
     if session.customer.as_deref() != Some(user.id.as_str()) {
-        return Err(Error::Forbidden("this Checkout Session belongs to another customer".into()));
+        return Err(Error::Forbidden(
+            "this Checkout Session belongs to another customer".into(),
+        ));
     }
     let Some(state) = session.subscription else {
         return Ok(user);
     };
     let catalog = catalog::load(stripe, store, config).await?;
-    let Some(kind) = state.prices.iter().find_map(|price| catalog.offer_of(price)) else {
+    let Some(kind) = state
+        .prices
+        .iter()
+        .find_map(|price| catalog.offer_of(price))
+    else {
         tracing::warn!(subscription = %state.id, "Checkout Session for a price that is not ours");
         return Ok(user);
     };
-    let subscription = Subscription { id: state.id, status: state.status, kind, as_of: Some(now()) };
+    let subscription = Subscription {
+        id: state.id,
+        status: state.status,
+        kind,
+        as_of: Some(now()),
+    };
     if !store.save_subscription(&user.id, &subscription).await? {
         tracing::info!(subscription = %subscription.id, "a newer state was already stored");
     }

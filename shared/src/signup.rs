@@ -24,7 +24,10 @@ pub fn normalise_email(raw: &str) -> Result<String> {
     if email.chars().count() > 254 {
         return invalid("it is longer than 254 characters");
     }
-    if email.chars().any(|c| c.is_whitespace() || c.is_control() || "<>()[]\\,;:\"'`".contains(c)) {
+    if email
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || "<>()[]\\,;:\"'`".contains(c))
+    {
         return invalid("it contains spaces or characters an address cannot have");
     }
     let Some((local, domain)) = email.split_once('@') else {
@@ -33,8 +36,17 @@ pub fn normalise_email(raw: &str) -> Result<String> {
     if local.is_empty() || local.chars().count() > 64 || domain.contains('@') {
         return invalid("the part before the @ is missing or too long, or there are several @");
     }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return invalid(
+            "the part before the @ cannot start or end with a dot or have two in a row",
+        );
+    }
     let labels: Vec<&str> = domain.split('.').collect();
-    if labels.len() < 2 || labels.iter().any(|label| label.is_empty() || label.starts_with('-') || label.ends_with('-')) {
+    if labels.len() < 2
+        || labels
+            .iter()
+            .any(|label| label.is_empty() || label.starts_with('-') || label.ends_with('-'))
+    {
         return invalid("the domain is not valid");
     }
     Ok(email)
@@ -42,13 +54,20 @@ pub fn normalise_email(raw: &str) -> Result<String> {
 
 /// Signs up `raw_email`: the existing user for that email, or a new one with a new
 /// Stripe Customer.
-pub async fn sign_up(stripe: &impl StripeApi, store: &impl Store, config: &Config, raw_email: &str) -> Result<User> {
+pub async fn sign_up(
+    stripe: &impl StripeApi,
+    store: &impl Store,
+    config: &Config,
+    raw_email: &str,
+) -> Result<User> {
     let email = normalise_email(raw_email)?;
     if let Some(customer_id) = store.get_email_claim(&email).await? {
         return user_record(store, &customer_id, &email).await;
     }
     let key = email_idempotency_key(&config.challenge_id, &email);
-    let customer_id = stripe.create_customer(&email, &config.challenge_id, &key).await?;
+    let customer_id = stripe
+        .create_customer(&email, &config.challenge_id, &key)
+        .await?;
     let holder = store.claim_email(&email, &customer_id).await?;
     if holder != customer_id {
         tracing::warn!(customer = %customer_id, holder = %holder, "another sign-up claimed this email first");
@@ -64,7 +83,11 @@ async fn user_record(store: &impl Store, customer_id: &str, email: &str) -> Resu
     if let Some(user) = store.get_user(customer_id).await? {
         return Ok(user);
     }
-    let user = User { id: customer_id.to_owned(), email: email.to_owned(), subscription: None };
+    let user = User {
+        id: customer_id.to_owned(),
+        email: email.to_owned(),
+        subscription: None,
+    };
     store.put_user(&user).await?;
     Ok(store.get_user(customer_id).await?.unwrap_or(user))
 }
@@ -99,6 +122,9 @@ mod tests {
             "<script>@example.com",
             "ada@example..com",
             "x'; DROP TABLE users;--@example.com",
+            "../../etc/passwd@example.com",
+            ".ada@example.com",
+            "ada.@example.com",
         ] {
             let err = normalise_email(raw).unwrap_err();
             assert_eq!(err.status(), http::StatusCode::BAD_REQUEST, "{raw:?}");

@@ -27,9 +27,14 @@ pub trait Store: Send + Sync {
     /// without asking the database.
     fn require_user(&self, id: &str) -> impl Future<Output = Result<User>> + Send {
         async move {
-            let plausible =
-                !id.is_empty() && id.len() <= 255 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            let user = if plausible { self.get_user(id).await? } else { None };
+            let plausible = !id.is_empty()
+                && id.len() <= 255
+                && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            let user = if plausible {
+                self.get_user(id).await?
+            } else {
+                None
+            };
             user.ok_or_else(|| Error::NotFound(format!("unknown user {id:?}")))
         }
     }

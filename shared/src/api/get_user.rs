@@ -15,8 +15,10 @@ pub async fn handle(app: &App, req: Request) -> Result<Response> {
     require_method(&req, Method::GET)?;
     let user_id = required_query(&req, "user_id")?;
     let user = match query(&req, "session_id") {
-        Some(session_id) => checkout::complete(&app.stripe, &app.store, &app.config, &user_id, &session_id).await?,
+        Some(session_id) => {
+            checkout::complete(&app.stripe, &app.store, &app.config, &user_id, &session_id).await?
+        }
         None => app.store.require_user(&user_id).await?,
     };
-    respond(StatusCode::OK, &json!({ "user": user }))
+    respond(StatusCode::OK, &json!({ "user": super::user_json(&user) }))
 }

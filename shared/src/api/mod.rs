@@ -24,6 +24,17 @@ use crate::{
     stripe::StripeClient,
 };
 
+/// A user as the client sees it: `{"id","email","subscription"?}` with the subscription's
+/// `{"id","status","type"}` (the stored `asOf` stamp stays internal).
+pub fn user_json(user: &crate::model::User) -> serde_json::Value {
+    let mut value = serde_json::json!({ "id": user.id, "email": user.email });
+    if let Some(s) = &user.subscription {
+        value["subscription"] =
+            serde_json::json!({ "id": s.id, "status": s.status, "type": s.kind });
+    }
+    value
+}
+
 /// What every handler borrows: built once per cold start.
 pub struct App {
     pub config: Config,

@@ -1,0 +1,56 @@
+# /dev/chat billing — the two commands that matter: `make dev` (run) and `make test` (test).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+# Nothing may reach AWS from this machine.
+export AWS_ACCESS_KEY_ID ?= test
+export AWS_SECRET_ACCESS_KEY ?= test
+export AWS_REGION ?= us-east-1
+export AWS_EC2_METADATA_DISABLED := true
+
+.PHONY: help bootstrap up down dev logs fmt lint test test-rust test-e2e test-deploy bench e2e
+
+help: ## This list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+bootstrap: ## Install what is missing into the project (.venv, node_modules, chromium)
+	scripts/bootstrap.sh
+
+up: ## Start the local stack in the background (moto, emulator, cargo lambda watch, stripe listen)
+	scripts/up.sh
+
+down: ## Stop exactly what `make up` started
+	scripts/down.sh
+
+dev: ## up, follow the logs, down on Ctrl-C
+	@scripts/up.sh
+	@trap 'scripts/down.sh' EXIT INT TERM; tail -n 0 -F .stack/*.log
+
+logs: ## Follow the stack's logs
+	tail -n 50 -F .stack/*.log
+
+fmt: ## Format the Rust code
+	cargo fmt --all
+
+lint: ## Formatting check and clippy with warnings as errors
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+# Everything CI runs. Each part adds its suite as a prerequisite here.
+test: lint test-rust test-e2e test-deploy ## All the checks and tests (what CI runs)
+
+test-rust: ## Unit and integration tests (moto, emulator, cargo lambda watch started by the tests)
+	cargo build --workspace --bins
+	cargo test --workspace
+
+test-e2e: ## Browser journeys in Chromium against the stack (starts it unless up; screenshots in e2e/artifacts/)
+	e2e/run.sh
+
+test-deploy: ## template.yaml checks (cfn-lint, sam validate, routes/policies/cycles), arm64 release build of every function with sizes
+	scripts/deploy-check.sh lint
+	scripts/deploy-check.sh build
+
+bench: ## Benchmarks → bench/RESULTS.md (release builds, a few minutes; not part of `make test`)
+	scripts/bench.sh $(BENCH_ARGS)
+
+e2e: test-e2e ## Alias

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs into the project whatever the stack and the tests need and is missing:
+#   .venv/          a project-local Python venv with the PIP_PACKAGES below
+#                   (cargo-lambda for `cargo lambda watch`, moto server as local DynamoDB)
+#   node_modules/   `npm ci` (Stripe CLI, playwright-core, Stripe's Node SDK)
+#   chromium        Debian's, via apt-get, only when missing (CI runs as root)
+# Idempotent and quick when everything is there. Used by `make up` and `.ci/run`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=$PWD/.venv
+
+# Python tools, pinned. Other parts add theirs to EXTRA_PIP_PACKAGES (one line each).
+PIP_PACKAGES=(cargo-lambda==1.9.2 "moto[server]==5.2.5")
+EXTRA_PIP_PACKAGES=(
+  # cfn-lint and aws-sam-cli (deploy checks) — see scripts/deploy-check.sh
+  cfn-lint==1.58.0 aws-sam-cli==1.170.0
+)
+
+ensure_venv() {
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  local missing=() pkg name
+  for pkg in "${PIP_PACKAGES[@]}" ${EXTRA_PIP_PACKAGES[@]+"${EXTRA_PIP_PACKAGES[@]}"}; do
+    name=${pkg%%==*}
+    name=${name%%[*}
+    "$VENV/bin/python" -m pip show -q "$name" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "bootstrap: pip install ${missing[*]}"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${missing[@]}"
+  fi
+}
+
+ensure_node() {
+  if [ ! -x node_modules/.bin/stripe ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "bootstrap: npm ci"
+    npm ci --no-audit --no-fund
+  fi
+}
+
+ensure_chromium() {
+  command -v chromium >/dev/null 2>&1 && return
+  echo "bootstrap: apt-get install chromium"
+  local sudo=
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium
+}
+
+ensure_venv
+ensure_node
+ensure_chromium
+echo "bootstrap: ready"
