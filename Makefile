@@ -8,7 +8,7 @@ export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_REGION ?= us-east-1
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help bootstrap up down dev logs fmt lint test test-rust test-e2e test-deploy bench e2e
+.PHONY: help bootstrap up down dev logs fmt lint test test-rust test-e2e test-deploy test-fuzz scan-secrets bench e2e
 
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,11 +37,12 @@ lint: ## Formatting check and clippy with warnings as errors
 	cargo clippy --workspace --all-targets -- -D warnings
 
 # Everything CI runs. Each part adds its suite as a prerequisite here.
-test: lint test-rust test-e2e test-deploy ## All the checks and tests (what CI runs)
+test: lint test-rust test-e2e test-deploy test-fuzz ## All the checks and tests (what CI runs)
+	scripts/scan-secrets.sh --self-test && scripts/scan-secrets.sh
 
 test-rust: ## Unit and integration tests (moto, emulator, cargo lambda watch started by the tests)
 	cargo build --workspace --bins
-	cargo test --workspace
+	set -o pipefail; cargo test --workspace 2>&1 | tee target/test-output.log
 
 test-e2e: ## Browser journeys in Chromium against the stack (starts it unless up; screenshots in e2e/artifacts/)
 	e2e/run.sh
@@ -49,6 +50,13 @@ test-e2e: ## Browser journeys in Chromium against the stack (starts it unless up
 test-deploy: ## template.yaml checks (cfn-lint, sam validate, routes/policies/cycles), arm64 release build of every function with sizes
 	scripts/deploy-check.sh lint
 	scripts/deploy-check.sh build
+
+test-fuzz: ## Fuzz the webhook path for FUZZ_SECONDS (default 60) with cargo-fuzz; fails on a panic
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+scan-secrets: ## Scan the logs of the last run for Stripe keys and webhook secrets
+	scripts/scan-secrets.sh --self-test
+	scripts/scan-secrets.sh
 
 bench: ## Benchmarks → bench/RESULTS.md (release builds, a few minutes; not part of `make test`)
 	scripts/bench.sh $(BENCH_ARGS)
