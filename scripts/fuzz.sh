@@ -20,6 +20,12 @@ if [ ! -x "$TOOLS/bin/cargo-fuzz" ]; then
   cargo install --locked --root "$TOOLS" cargo-fuzz
 fi
 
+# libfuzzer-sys compiles libFuzzer (C++) with the cc crate.
+if ! command -v c++ >/dev/null && ! command -v g++ >/dev/null && ! command -v clang++ >/dev/null; then
+  echo "fuzz: libFuzzer needs a C++ compiler (g++ or clang++): install one (Debian: apt-get install g++)"
+  exit 1
+fi
+
 export RUSTC_BOOTSTRAP=1
 export PATH=$TOOLS/bin:$PATH
 mkdir -p fuzz/corpus/webhook
