@@ -75,7 +75,7 @@ export function journey(name, run) {
       baseURL: APP_URL,
       viewport: { width: 1280, height: 800 },
     });
-    context.setDefaultTimeout(15_000);
+    context.setDefaultTimeout(30_000);
     const page = context.pages()[0] ?? (await context.newPage());
     const consoleLog = [];
     page.on('console', (message) => consoleLog.push(`[${message.type()}] ${message.text()}  (${page.url()})`));
