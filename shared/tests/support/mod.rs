@@ -1,7 +1,8 @@
 //! Test harness: real components on free ports, nothing mocked.
 //!
 //! [`Stack::start`] starts moto server (DynamoDB, from the project's `.venv`) and the
-//! Stripe emulator (`target/debug/stripe-emulator`), creates a fresh table, and gives
+//! Stripe emulator (the `stripe-emulator` crate, served in-process on a free port),
+//! creates a fresh table, and gives
 //! an in-process [`App`] wired to them. [`Stack::watch`] adds `cargo lambda watch` on a
 //! free port for tests over HTTP. Every process is killed when its owner is dropped.
 //! Use it from a test crate with `mod support;`.
@@ -44,8 +45,9 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// Builds the binaries the stack runs, once per test process (a no-op when fresh).
-fn build_binaries() {
+/// Builds the function binaries `cargo lambda watch` runs, once per test process (a
+/// no-op when fresh: `make test` builds them first).
+fn build_functions() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         let status = std::process::Command::new(env!("CARGO"))
@@ -75,7 +77,7 @@ fn build_binaries() {
             ])
             .status()
             .expect("cargo build");
-        assert!(status.success(), "building the stack's binaries failed");
+        assert!(status.success(), "building the functions failed");
     });
 }
 
@@ -122,12 +124,17 @@ pub struct Stack {
     pub config: Config,
     pub http: reqwest::Client,
     moto: Child,
-    emulator_process: Child,
+    emulator_task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.emulator_task.abort();
+    }
 }
 
 impl Stack {
     pub async fn start() -> Stack {
-        build_binaries();
         let (moto_port, emulator_port) = (free_port(), free_port());
         let moto = spawn(
             Command::new(workspace_root().join(".venv/bin/moto_server")).args([
@@ -138,12 +145,17 @@ impl Stack {
             ]),
             &format!("moto-{moto_port}.log"),
         );
-        let emulator_process = spawn(
-            Command::new(target_debug().join("stripe-emulator"))
-                .args(["--port", &emulator_port.to_string()])
-                .env("STRIPE_EMULATOR_WEBHOOK_SECRET", WEBHOOK_SECRET),
-            &format!("emulator-{emulator_port}.log"),
-        );
+        let emulator_config = stripe_emulator::Config {
+            public_url: format!("http://127.0.0.1:{emulator_port}"),
+            webhook_secret: WEBHOOK_SECRET.into(),
+            data: None,
+        };
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], emulator_port));
+        let emulator_task = tokio::spawn(async move {
+            if let Err(err) = stripe_emulator::serve(addr, emulator_config, |_| {}).await {
+                panic!("the emulator stopped: {err}");
+            }
+        });
         let emulator = format!("http://127.0.0.1:{emulator_port}");
         let dynamo = format!("http://127.0.0.1:{moto_port}");
         wait_for(
@@ -170,7 +182,7 @@ impl Stack {
             config,
             http: reqwest::Client::new(),
             moto,
-            emulator_process,
+            emulator_task,
         };
         stack
             .store()
@@ -221,6 +233,7 @@ impl Stack {
 
     /// `cargo lambda watch` on a free port, serving every route with this stack's env.
     pub async fn watch(&self) -> Watch {
+        build_functions();
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
         let venv_bin = workspace_root().join(".venv/bin");
