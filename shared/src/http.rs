@@ -35,6 +35,13 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T> {
             "request body is missing: expected a JSON object".into(),
         ));
     }
+    // serde reads a struct from an array of its fields too (`["a@b.co"]` as
+    // `{"email":"a@b.co"}`); our bodies are objects.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(Error::BadRequest(
+            "invalid request body: invalid type: an array, expected a JSON object".into(),
+        ));
+    }
     serde_json::from_slice(bytes).map_err(|err| {
         use serde_json::error::Category;
         Error::BadRequest(match err.classify() {
@@ -66,6 +73,19 @@ pub fn header<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
     req.headers()
         .get(name)
         .and_then(|value| value.to_str().ok())
+}
+
+/// A header that, when present, must be visible ASCII text (400 otherwise), so a
+/// malformed value is refused rather than taken as absent.
+pub fn text_header<'r>(req: &'r Request, name: &str) -> Result<Option<&'r str>> {
+    req.headers()
+        .get(name)
+        .map(|value| {
+            value.to_str().map_err(|_| {
+                Error::BadRequest(format!("the {name} header must be plain ASCII text"))
+            })
+        })
+        .transpose()
 }
 
 /// 405 unless the request uses `method`.
@@ -154,6 +174,7 @@ mod tests {
             ("{not json", "not valid JSON"),
             (r#"{"email":42}"#, "invalid request body: invalid type"),
             (r#"{}"#, "missing field `email`"),
+            (r#" ["a@b.co"]"#, "invalid type: an array"),
         ] {
             let err = json_body::<SignUp>(&post(body)).unwrap_err();
             assert_eq!(err.status(), StatusCode::BAD_REQUEST);

@@ -17,7 +17,7 @@ use crate::{
 pub async fn handle(app: &App, req: Request) -> Result<Response> {
     http::require_method(&req, Method::POST)?;
     let user_id = http::required_query(&req, "user_id")?;
-    let identifier = usage::identifier(http::header(&req, "idempotency-key"))?;
+    let identifier = usage::identifier(http::text_header(&req, "idempotency-key")?)?;
     optional_json_body::<serde_json::Map<String, serde_json::Value>>(&req)?;
     let catalog = catalog(app).await?;
     let record =
