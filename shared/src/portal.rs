@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::{Error, Result, model::Catalog, store::Store, stripe::StripeApi};
+use crate::{Result, model::Catalog, store::Store, stripe::StripeApi};
 
 /// `POST /users/portal`'s answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -20,10 +20,7 @@ pub async fn open(
     user_id: &str,
     return_url: &str,
 ) -> Result<PortalSession> {
-    let user = store
-        .get_user(user_id)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("no user with id {user_id}")))?;
+    let user = store.require_user(user_id).await?;
     let configuration = catalog.portal_configuration_id.clone();
     let url = stripe
         .create_portal_session(&user.id, &configuration, return_url)

@@ -51,10 +51,7 @@ pub async fn arrange_session(
     user_id: &str,
     identifier: &str,
 ) -> Result<UsageRecord> {
-    let user = store
-        .get_user(user_id)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("no user with id {user_id}")))?;
+    let user = store.require_user(user_id).await?;
     let subscription = user.subscription.ok_or_else(|| {
         Error::Conflict("you have no subscription: subscribe on demand to arrange sessions".into())
     })?;

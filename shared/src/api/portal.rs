@@ -6,11 +6,10 @@ use serde::{Deserialize, de::DeserializeOwned};
 
 use super::App;
 use crate::{
-    Error, Result,
+    Result, catalog,
     http::{self, Request, Response},
     portal,
 };
-use crate::{model::Catalog, store::Store};
 
 /// What the client sends. `priceType` is not needed to open the portal, but a body
 /// that is present must still be well formed.
@@ -25,7 +24,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response> {
     http::require_method(&req, Method::POST)?;
     let user_id = http::required_query(&req, "user_id")?;
     optional_json_body::<PortalRequest>(&req)?;
-    let catalog = catalog(app).await?;
+    let catalog = catalog::load(&app.stripe, &app.store, &app.config).await?;
     let session = portal::open(
         &app.stripe,
         &app.store,
@@ -44,12 +43,4 @@ pub(crate) fn optional_json_body<T: DeserializeOwned>(req: &Request) -> Result<O
         return Ok(None);
     }
     http::json_body(req).map(Some)
-}
-
-/// The catalog provisioning stored.
-pub(crate) async fn catalog(app: &App) -> Result<Catalog> {
-    app.store
-        .get_catalog()
-        .await?
-        .ok_or_else(|| Error::Internal("the catalog is not provisioned yet".into()))
 }

@@ -4,12 +4,9 @@
 
 use ::http::{Method, StatusCode};
 
-use super::{
-    App,
-    portal::{catalog, optional_json_body},
-};
+use super::{App, portal::optional_json_body};
 use crate::{
-    Result,
+    Result, catalog,
     http::{self, Request, Response},
     usage,
 };
@@ -19,7 +16,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response> {
     let user_id = http::required_query(&req, "user_id")?;
     let identifier = usage::identifier(http::text_header(&req, "idempotency-key")?)?;
     optional_json_body::<serde_json::Map<String, serde_json::Value>>(&req)?;
-    let catalog = catalog(app).await?;
+    let catalog = catalog::load(&app.stripe, &app.store, &app.config).await?;
     let record =
         usage::arrange_session(&app.stripe, &app.store, &catalog, &user_id, &identifier).await?;
     http::respond(StatusCode::OK, &record)

@@ -1,0 +1,176 @@
+//! The Customer Portal and webhooks end to end: the real emulator (hosted Checkout
+//! and Portal pages), moto server, and the official Stripe CLI (`stripe listen`)
+//! forwarding the emulator's events to the webhook function over HTTP.
+
+mod stack;
+
+use std::time::{Duration, Instant};
+
+use stack::{CARD_CHARGE_FAILS, CARD_OK, Stack, call, request};
+
+#[tokio::test]
+async fn portal_session_for_the_user_with_our_configuration() {
+    let stack = Stack::start().await;
+    let user = stack.sign_up("portal@example.com").await;
+    let body = r#"{"priceType":"monthly"}"#;
+    let (status, answer) = call(
+        devchat::api::portal::handle(
+            stack.app,
+            request("POST", "/users/portal", &[("user_id", &user.id)], &[], body),
+        )
+        .await,
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["configuration"],
+        stack.catalog.portal_configuration_id.as_str()
+    );
+    let url = answer["url"].as_str().unwrap();
+    assert!(url.starts_with(&stack.emulator), "{url}");
+
+    // What the emulator received: our customer, configuration and return URL.
+    let sessions: Vec<_> = stack.stripe_get("/_emulator/requests").await["data"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r["path"] == "/v1/billing_portal/sessions")
+        .collect();
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    let params = sessions[0]["params"].to_string();
+    for expected in [
+        user.id.as_str(),
+        stack.catalog.portal_configuration_id.as_str(),
+        "http://127.0.0.1:9000/dashboard",
+    ] {
+        assert!(params.contains(expected), "{expected} not in {params}");
+    }
+
+    // Unknown user → 404; a body that isn't JSON → 400; no user_id → 400.
+    let (status, _) = call(
+        devchat::api::portal::handle(
+            stack.app,
+            request(
+                "POST",
+                "/users/portal",
+                &[("user_id", "cus_nobody")],
+                &[],
+                "",
+            ),
+        )
+        .await,
+    );
+    assert_eq!(status, 404);
+    let (status, answer) = call(
+        devchat::api::portal::handle(
+            stack.app,
+            request(
+                "POST",
+                "/users/portal",
+                &[("user_id", &user.id)],
+                &[],
+                "{oops",
+            ),
+        )
+        .await,
+    );
+    assert_eq!(status, 400, "{answer}");
+    let (status, _) = call(
+        devchat::api::portal::handle(stack.app, request("POST", "/users/portal", &[], &[], ""))
+            .await,
+    );
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn portal_cancel_reaches_our_record_through_the_stripe_cli() {
+    let stack = Stack::start().await;
+    let listen = stack.listen().await;
+    let user = stack
+        .subscribe(
+            "cancel@example.com",
+            &stack.catalog.monthly_price.id.clone(),
+            CARD_OK,
+        )
+        .await;
+    let sub = user.subscription.clone().unwrap();
+    assert_eq!(sub.status, "trialing");
+
+    let (status, portal) = call(
+        devchat::api::portal::handle(
+            stack.app,
+            request("POST", "/users/portal", &[("user_id", &user.id)], &[], ""),
+        )
+        .await,
+    );
+    assert_eq!(status, 200, "{portal}");
+    let url = portal["url"].as_str().unwrap();
+    // The hosted portal: its cancel step, then confirm.
+    let page = stack
+        .http
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("cancel-subscription"),
+        "no cancel link on the portal page"
+    );
+    let cancel = format!("{url}/subscriptions/{}/cancel", sub.id);
+    let confirmed = stack
+        .http
+        .post(&cancel)
+        .form(&[("confirm", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        confirmed.status().is_success() || confirmed.status().is_redirection(),
+        "{}",
+        confirmed.status()
+    );
+    let clicked = Instant::now();
+
+    stack
+        .wait_for_status(&user.id, "canceled", Duration::from_secs(3))
+        .await;
+    eprintln!("canceled recorded {:?} after the click", clicked.elapsed());
+    listen
+        .wait_for("customer.subscription.deleted", Duration::from_secs(1))
+        .await;
+    listen.assert_all_acknowledged();
+}
+
+#[tokio::test]
+async fn a_failed_payment_after_an_early_trial_end_is_recorded_past_due() {
+    let stack = Stack::start().await;
+    let listen = stack.listen().await;
+    let user = stack
+        .subscribe(
+            "declined@example.com",
+            &stack.catalog.monthly_price.id.clone(),
+            CARD_CHARGE_FAILS,
+        )
+        .await;
+    let sub = user.subscription.unwrap();
+    assert_eq!(sub.status, "trialing");
+
+    stack
+        .stripe_post(
+            &format!("/v1/subscriptions/{}", sub.id),
+            &[("trial_end", "now")],
+        )
+        .await;
+
+    stack
+        .wait_for_status(&user.id, "past_due", Duration::from_secs(3))
+        .await;
+    listen
+        .wait_for("invoice.payment_failed", Duration::from_secs(2))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    listen.assert_all_acknowledged();
+}

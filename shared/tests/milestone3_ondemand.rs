@@ -1,0 +1,194 @@
+//! On-demand pair coding end to end against the real emulator and moto server:
+//! subscribing through the hosted Checkout page, "Arrange session" clicks becoming
+//! meter events (once per Idempotency-Key), the 409 for monthly subscribers, and the
+//! renewal invoice billing the usage when the emulator's clock passes the period end.
+
+mod stack;
+
+use serde_json::Value;
+use stack::{CARD_OK, Stack, call, request};
+
+async fn click(stack: &Stack, user_id: &str, key: Option<&str>) -> (u16, Value) {
+    let headers: Vec<(&str, &str)> = key.map(|k| ("Idempotency-Key", k)).into_iter().collect();
+    let req = request(
+        "POST",
+        "/offerings/paircode/schedule",
+        &[("user_id", user_id)],
+        &headers,
+        "",
+    );
+    call(devchat::api::schedule::handle(stack.app, req).await)
+}
+
+#[tokio::test]
+async fn on_demand_checkout_has_no_trial_and_one_metered_item() {
+    let stack = Stack::start().await;
+    let user = stack
+        .subscribe(
+            "od-checkout@example.com",
+            &stack.catalog.ondemand_price.id.clone(),
+            CARD_OK,
+        )
+        .await;
+    let sub = user.subscription.unwrap();
+    assert_eq!(serde_json::to_value(sub.kind).unwrap(), "ondemand");
+    assert_eq!(sub.status, "active");
+
+    let stripe_sub = stack
+        .stripe_get(&format!("/v1/subscriptions/{}", sub.id))
+        .await;
+    assert!(stripe_sub["trial_end"].is_null(), "{stripe_sub}");
+    assert_eq!(
+        stripe_sub["metadata"]["challenge_id"],
+        stack.app.config.challenge_id.as_str()
+    );
+    let items = stripe_sub["items"]["data"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        items[0]["price"]["id"],
+        stack.catalog.ondemand_price.id.as_str()
+    );
+    assert_eq!(items[0]["price"]["recurring"]["usage_type"], "metered");
+    assert!(
+        items[0].get("quantity").is_none_or(Value::is_null),
+        "a metered item has no quantity: {}",
+        items[0]
+    );
+}
+
+#[tokio::test]
+async fn each_click_is_one_unit_and_a_retried_click_counts_once() {
+    let stack = Stack::start().await;
+    let user = stack
+        .subscribe(
+            "od-clicks@example.com",
+            &stack.catalog.ondemand_price.id.clone(),
+            CARD_OK,
+        )
+        .await;
+
+    let mut records = Vec::new();
+    for _ in 0..3 {
+        let (status, answer) = click(&stack, &user.id, None).await;
+        assert_eq!(status, 200, "{answer}");
+        records.push(answer["usageRecord"].as_str().unwrap().to_string());
+    }
+    records.dedup();
+    assert_eq!(records.len(), 3, "each click gets its own identifier");
+    assert_eq!(stack.meter_total(&user.id).await, 3);
+
+    // One click retried three times with its Idempotency-Key: one unit, one identifier.
+    for _ in 0..3 {
+        let (status, answer) = click(&stack, &user.id, Some("click-7f3a9c")).await;
+        assert_eq!(
+            (status, answer["usageRecord"].as_str()),
+            (200, Some("click-7f3a9c")),
+            "{answer}"
+        );
+    }
+    assert_eq!(stack.meter_total(&user.id).await, 4);
+
+    // A malformed key is refused before anything is recorded.
+    let (status, answer) = click(&stack, &user.id, Some("no spaces allowed")).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(stack.meter_total(&user.id).await, 4);
+}
+
+#[tokio::test]
+async fn monthly_subscribers_and_non_subscribers_get_409_and_nothing_is_recorded() {
+    let stack = Stack::start().await;
+    let monthly = stack
+        .subscribe(
+            "od-monthly@example.com",
+            &stack.catalog.monthly_price.id.clone(),
+            CARD_OK,
+        )
+        .await;
+    let (status, answer) = click(&stack, &monthly.id, Some("monthly-click")).await;
+    assert_eq!(status, 409, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("monthly"),
+        "{answer}"
+    );
+
+    let nobody = stack.sign_up("od-none@example.com").await;
+    let (status, answer) = click(&stack, &nobody.id, None).await;
+    assert_eq!(status, 409, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no subscription"),
+        "{answer}"
+    );
+
+    let (status, _) = click(&stack, "cus_unknown", None).await;
+    assert_eq!(status, 404);
+
+    assert_eq!(stack.meter_total(&monthly.id).await, 0);
+    let events: Vec<_> = stack.stripe_get("/_emulator/requests").await["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["path"] == "/v1/billing/meter_events")
+        .cloned()
+        .collect();
+    assert!(events.is_empty(), "meter events were sent: {events:?}");
+}
+
+#[tokio::test]
+async fn the_renewal_invoice_bills_the_sessions() {
+    let stack = Stack::start().await;
+    let ondemand = stack
+        .subscribe(
+            "od-renew@example.com",
+            &stack.catalog.ondemand_price.id.clone(),
+            CARD_OK,
+        )
+        .await;
+    let monthly = stack
+        .subscribe(
+            "m-renew@example.com",
+            &stack.catalog.monthly_price.id.clone(),
+            CARD_OK,
+        )
+        .await;
+    for n in 0..3 {
+        assert_eq!(
+            click(&stack, &ondemand.id, Some(&format!("renew-{n}")))
+                .await
+                .0,
+            200
+        );
+    }
+
+    // Past the end of the first month (and of the monthly plan's 3-day trial).
+    stack.advance_clock(32 * 86_400).await;
+
+    let billed = |invoices: &Value| -> Vec<i64> {
+        invoices["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["billing_reason"] != "subscription_create")
+            .map(|i| i["amount_due"].as_i64().unwrap())
+            .collect()
+    };
+    let ondemand_invoices = stack
+        .stripe_get(&format!("/v1/invoices?customer={}", ondemand.id))
+        .await;
+    assert!(
+        billed(&ondemand_invoices).contains(&24_000),
+        "{ondemand_invoices}"
+    );
+    let monthly_invoices = stack
+        .stripe_get(&format!("/v1/invoices?customer={}", monthly.id))
+        .await;
+    assert!(
+        billed(&monthly_invoices).contains(&6_000),
+        "{monthly_invoices}"
+    );
+}
