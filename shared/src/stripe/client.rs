@@ -89,8 +89,12 @@ impl StripeClient {
         params: &Value,
         key: Key<'_>,
     ) -> Result<Option<T>> {
-        let encoded = serde_qs::to_string(params)
-            .map_err(|err| Error::Internal(format!("encoding Stripe parameters: {err}")))?;
+        // serde_qs renders an empty object as "=", which is not an empty query.
+        let encoded = match params.as_object() {
+            Some(map) if map.is_empty() => String::new(),
+            _ => serde_qs::to_string(params)
+                .map_err(|err| Error::Internal(format!("encoding Stripe parameters: {err}")))?,
+        };
         let is_write = !matches!(method, StripeMethod::Get);
         let key = match (is_write, key) {
             (false, _) => None,
