@@ -1,0 +1,215 @@
+//! Concurrency without loss, against the real emulator and moto server, through the
+//! route handlers: double-clicked sign-ups, webhook storms (shuffled, duplicated),
+//! and "Arrange session" clicks, concurrent and retried.
+
+mod hardening;
+mod support;
+
+use devchat::store::Store;
+use futures::{StreamExt, stream};
+use hardening::{Route, call_as, provisioned, request, sign_up};
+use serde_json::json;
+use stripe_webhook::Webhook;
+
+/// A small deterministic shuffle (xorshift), so a failure can be replayed.
+fn shuffle<T>(items: &mut [T], mut seed: u64) {
+    for i in (1..items.len()).rev() {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        items.swap(i, (seed % (i as u64 + 1)) as usize);
+    }
+}
+
+#[tokio::test]
+async fn fifty_concurrent_sign_ups_with_one_email_make_one_customer() {
+    let (stack, app, _) = provisioned().await;
+    let spellings = [
+        "race@example.com",
+        "Race@Example.com",
+        "  RACE@EXAMPLE.COM ",
+        "race@EXAMPLE.com",
+        "rAcE@example.com",
+    ];
+    let answers = futures::future::join_all((0..50).map(|n| {
+        let body = json!({ "email": spellings[n % spellings.len()] }).to_string();
+        Route::SignUp.call(app, request("POST", "/users", &[], &[], body.into()))
+    }))
+    .await;
+    for answer in &answers {
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(
+            answer.body["id"], answers[0].body["id"],
+            "every sign-up gets the same user"
+        );
+        assert_eq!(answer.body["email"], "race@example.com");
+    }
+    let customers = stack
+        .stripe_get("/customers?email=race@example.com&limit=100")
+        .await;
+    assert_eq!(
+        customers["data"].as_array().unwrap().len(),
+        1,
+        "one Stripe Customer: {customers}"
+    );
+    assert_eq!(hardening::object_count(&stack, "customer").await, 1);
+    // One user record and one email claim.
+    assert_eq!(
+        hardening::items(&stack).await.len(),
+        3,
+        "the catalog, the user, the claim"
+    );
+}
+
+#[tokio::test]
+async fn two_hundred_shuffled_deliveries_with_duplicates_end_in_the_newest_state() {
+    let (_stack, app, catalog) = provisioned().await;
+    const USERS: usize = 20;
+    const EVENTS_PER_USER: usize = 8;
+    const STATUSES: [&str; 6] = [
+        "trialing", "active", "past_due", "unpaid", "active", "canceled",
+    ];
+    let users = futures::future::join_all(
+        (0..USERS).map(|n| async move { sign_up(app, &format!("storm{n}@example.com")).await }),
+    )
+    .await;
+    let start = hardening::now() - 3_600;
+    let mut deliveries = Vec::new();
+    let mut newest = Vec::new();
+    for (n, user) in users.iter().enumerate() {
+        let subscription = format!("sub_storm{n}");
+        for k in 0..EVENTS_PER_USER {
+            let status = STATUSES[(n * 3 + k * 5) % STATUSES.len()];
+            let kind = match k {
+                0 => "customer.subscription.created",
+                _ if status == "canceled" => "customer.subscription.deleted",
+                _ => "customer.subscription.updated",
+            };
+            let payload = json!({
+                "id": format!("evt_storm{n}_{k}"), "object": "event", "type": kind, "created": start + k as i64 * 60,
+                "data": { "object": { "id": subscription, "object": "subscription", "customer": user.id, "status": status,
+                    "items": { "object": "list", "data": [{ "price": { "id": catalog.monthly_price.id, "recurring": { "usage_type": "licensed" } } }] } } }
+            })
+            .to_string();
+            deliveries.push(payload);
+            if k == EVENTS_PER_USER - 1 {
+                newest.push((user.id.clone(), subscription.clone(), status));
+            }
+        }
+    }
+    // 20% duplicates: every fourth event is delivered twice (160 + 40 = 200).
+    let duplicates: Vec<String> = deliveries.iter().step_by(4).cloned().collect();
+    deliveries.extend(duplicates);
+    assert_eq!(deliveries.len(), 200);
+    shuffle(&mut deliveries, 0x5eed_d00d);
+
+    let secret = app.config.webhook_secret().unwrap().to_owned();
+    let statuses: Vec<u16> = stream::iter(deliveries)
+        .map(|payload| {
+            let signature = Webhook::generate_test_header(&payload, &secret, None);
+            async move {
+                Route::Webhook
+                    .call(
+                        app,
+                        request(
+                            "POST",
+                            "/webhook",
+                            &[],
+                            &[("stripe-signature", &signature)],
+                            payload.into(),
+                        ),
+                    )
+                    .await
+                    .status
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "every delivery acknowledged: {statuses:?}"
+    );
+    for (user, subscription, status) in newest {
+        let stored = app
+            .store
+            .get_user(&user)
+            .await
+            .unwrap()
+            .unwrap()
+            .subscription
+            .unwrap();
+        assert_eq!(
+            (stored.id.as_str(), stored.status.as_str()),
+            (subscription.as_str(), status),
+            "{user}: the newest state"
+        );
+        assert_eq!(
+            stored.as_of,
+            Some(start + (EVENTS_PER_USER as i64 - 1) * 60)
+        );
+    }
+    eprintln!(
+        "webhook storm: 200 deliveries (40 duplicates) for {USERS} users, shuffled, 16 at a time: every final state the newest"
+    );
+}
+
+#[tokio::test]
+async fn arrange_session_clicks_count_once_per_key() {
+    let (stack, app, catalog) = provisioned().await;
+    let user = sign_up(app, "clicker@example.com").await;
+    hardening::subscribe(&stack, app, &user, &catalog.ondemand_price.id).await;
+
+    // 100 concurrent clicks, each with its own key → 100 units.
+    let keys: Vec<String> = (0..100).map(|n| format!("click-{n}")).collect();
+    let answers = futures::future::join_all(keys.iter().map(|key| {
+        let user = &user;
+        async move {
+            call_as(
+                app,
+                Route::Schedule,
+                user,
+                &[],
+                &[("idempotency-key", key.as_str())],
+                "",
+            )
+            .await
+        }
+    }))
+    .await;
+    for (key, answer) in keys.iter().zip(&answers) {
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(answer.body["usageRecord"], key.as_str());
+    }
+    assert_eq!(
+        hardening::meter_total(&stack, &catalog.meter_id, &user.id).await,
+        100
+    );
+
+    // 10 keys, each sent 10 times, all at once → 10 more units.
+    let retried: Vec<String> = (0..100).map(|n| format!("retried-{}", n % 10)).collect();
+    let answers = futures::future::join_all(retried.iter().map(|key| {
+        let user = &user;
+        async move {
+            call_as(
+                app,
+                Route::Schedule,
+                user,
+                &[],
+                &[("idempotency-key", key.as_str())],
+                "",
+            )
+            .await
+        }
+    }))
+    .await;
+    for (key, answer) in retried.iter().zip(&answers) {
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(answer.body["usageRecord"], key.as_str());
+    }
+    assert_eq!(
+        hardening::meter_total(&stack, &catalog.meter_id, &user.id).await,
+        110,
+        "10 keys × 10 sends count 10"
+    );
+}

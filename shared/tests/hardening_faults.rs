@@ -1,0 +1,598 @@
+//! Faults survived, against the real emulator and moto server.
+//!
+//! Stripe: at each call site (customer create, Checkout Session create, portal
+//! session create, meter event create, Checkout Session retrieve) the emulator's fault
+//! injection answers one request with a 500, a 429, a dropped connection, or a slow
+//! answer past the client's per-attempt timeout. Each is retried with backoff under
+//! the same `Idempotency-Key` (read back from the emulator's request log) and exactly
+//! one object appears. A failure that persists answers 502 with a message and leaves
+//! nothing half done.
+//!
+//! DynamoDB: cut off (see [`hardening::Proxy`] for why a proxy rather than stopping
+//! moto), every route answers 503 with a message and the webhook 5xx; Stripe's
+//! redelivery applies once the database is back; nothing is lost. A Customer created
+//! in Stripe while our record could not be written is reused by the next sign-up.
+
+mod hardening;
+mod support;
+
+use std::time::Duration;
+
+use devchat::store::Store;
+use hardening::{
+    Answer, Proxy, Route, Signed, call_as, eventually, inject, items, object_count, provisioned,
+    sign_up,
+};
+use serde_json::{Value, json};
+use support::Stack;
+
+const SLOW: &str = "a slow answer";
+
+/// The faults each call site must survive, and what the emulator logs for them.
+fn transient_faults(method: &str, path_prefix: &str) -> Vec<(&'static str, Value)> {
+    let fault = |extra: Value| {
+        let mut fault = json!({ "method": method, "path_prefix": path_prefix, "count": 1 });
+        fault
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        fault
+    };
+    vec![
+        ("a 500", fault(json!({ "status": 500 }))),
+        ("a 429", fault(json!({ "status": 429 }))),
+        ("a dropped connection", fault(json!({ "drop": true }))),
+        // Longer than the Stripe client's 8-second per-attempt timeout.
+        (SLOW, fault(json!({ "status": 500, "delay_ms": 9_000 }))),
+    ]
+}
+
+/// The emulator's log entries for `method` on paths under `prefix`.
+async fn attempts(stack: &Stack, method: &str, prefix: &str) -> Vec<Value> {
+    stack
+        .requests()
+        .await
+        .into_iter()
+        .filter(|r| {
+            r["method"] == method && r["path"].as_str().is_some_and(|p| p.starts_with(prefix))
+        })
+        .collect()
+}
+
+/// Runs `call` once per transient fault at the call site `method prefix` and checks it
+/// was retried under one idempotency key into exactly one new `kind` object; then
+/// makes the fault persist and checks the 502 left nothing behind. `call(n)` makes the
+/// n-th logical call (fresh parameters each time). Returns the number of faults injected.
+async fn survives_faults(
+    stack: &Stack,
+    method: &str,
+    prefix: &str,
+    kind: Option<&str>,
+    mut call: impl AsyncFnMut(usize) -> Answer,
+) -> usize {
+    let mut injected = 0;
+    for (n, (what, fault)) in transient_faults(method, prefix).into_iter().enumerate() {
+        let objects = match kind {
+            Some(kind) => object_count(stack, kind).await,
+            None => 0,
+        };
+        stack.clear_requests().await;
+        inject(stack, fault).await;
+        injected += 1;
+        let started = std::time::Instant::now();
+        let answer = call(n).await;
+        assert_eq!(
+            answer.status, 200,
+            "{method} {prefix} after {what}: {}",
+            answer.body
+        );
+        let log = attempts(stack, method, prefix).await;
+        let pending: Value = stack
+            .http
+            .get(format!("{}/_emulator/faults", stack.emulator))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(pending["data"], json!([]), "{what}: the fault was hit");
+        if what == SLOW {
+            // The emulator logs a request when it answers; the client gave up on this one
+            // after its 8-second timeout and closed the connection, so the log holds only
+            // the retry. That it was a retry shows in the time taken and the spent fault.
+            assert!(
+                started.elapsed() >= std::time::Duration::from_secs(8),
+                "{what}: answered before the client's timeout"
+            );
+            assert_eq!(log.len(), 1, "{what}: {log:#?}");
+        } else {
+            assert!(
+                log.len() >= 2,
+                "{method} {prefix} after {what}: retried, but the log shows {log:#?}"
+            );
+        }
+        assert_eq!(
+            log.last().unwrap()["status"],
+            200,
+            "{what}: the last attempt succeeded"
+        );
+        let keys: Vec<&Value> = log.iter().map(|r| &r["idempotency_key"]).collect();
+        assert!(
+            keys.iter().all(|k| *k == keys[0]),
+            "{what}: one Idempotency-Key across the retries: {keys:?}"
+        );
+        if method == "POST" {
+            assert!(
+                keys[0].is_string(),
+                "{what}: a write carries an Idempotency-Key"
+            );
+        }
+        if let Some(kind) = kind {
+            assert_eq!(
+                object_count(stack, kind).await,
+                objects + 1,
+                "{what}: exactly one new {kind}"
+            );
+        }
+    }
+
+    // A failure that persists: every attempt fails.
+    let objects = match kind {
+        Some(kind) => object_count(stack, kind).await,
+        None => 0,
+    };
+    let table = items(stack).await;
+    stack.clear_requests().await;
+    inject(
+        stack,
+        json!({ "method": method, "path_prefix": prefix, "count": 100, "status": 503 }),
+    )
+    .await;
+    injected += 1;
+    let answer = call(99).await;
+    stack
+        .http
+        .delete(format!("{}/_emulator/faults", stack.emulator))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status, 502,
+        "{method} {prefix}, persistent failure: {}",
+        answer.body
+    );
+    assert!(
+        answer.message().contains("payment provider"),
+        "{}",
+        answer.body
+    );
+    let log = attempts(stack, method, prefix).await;
+    assert_eq!(
+        log.len(),
+        4,
+        "{method} {prefix}: four attempts, then it gives up: {log:#?}"
+    );
+    if let Some(kind) = kind {
+        assert_eq!(
+            object_count(stack, kind).await,
+            objects,
+            "no {kind} after a persistent failure"
+        );
+    }
+    assert_eq!(
+        items(stack).await,
+        table,
+        "{method} {prefix}: nothing written after a persistent failure"
+    );
+    injected
+}
+
+#[tokio::test]
+async fn customer_create_survives_stripe_faults() {
+    let (stack, app, _) = provisioned().await;
+    let email = |n: usize| format!("fault{n}@example.com");
+    let injected = survives_faults(
+        &stack,
+        "POST",
+        "/v1/customers",
+        Some("customer"),
+        async |n| {
+            let body = json!({ "email": email(n) }).to_string();
+            Route::SignUp
+                .call(
+                    app,
+                    hardening::request("POST", "/users", &[], &[], body.into()),
+                )
+                .await
+        },
+    )
+    .await;
+    // The one that failed for good: signing up again works, with one Customer.
+    let user = sign_up(app, &email(99)).await;
+    let listed = stack
+        .stripe_get(&format!("/customers?email={}", email(99)))
+        .await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["data"][0]["id"], user.id.as_str());
+    for n in 0..4 {
+        let listed = stack
+            .stripe_get(&format!("/customers?email={}", email(n)))
+            .await;
+        assert_eq!(listed["data"].as_array().unwrap().len(), 1, "{}", email(n));
+    }
+    eprintln!("customer create: {injected} faults survived");
+}
+
+#[tokio::test]
+async fn checkout_session_create_survives_stripe_faults() {
+    let (stack, app, catalog) = provisioned().await;
+    let user = sign_up(app, "checkout-faults@example.com").await;
+    let body = json!({ "price": catalog.monthly_price.id }).to_string();
+    survives_faults(
+        &stack,
+        "POST",
+        "/v1/checkout/sessions",
+        Some("checkout.session"),
+        async |_| call_as(app, Route::Checkout, &user, &[], &[], &body).await,
+    )
+    .await;
+    let sessions = stack
+        .stripe_get(&format!(
+            "/checkout/sessions?customer={}&limit=100",
+            user.id
+        ))
+        .await;
+    assert_eq!(
+        sessions["data"].as_array().unwrap().len(),
+        4,
+        "one session per successful click"
+    );
+}
+
+#[tokio::test]
+async fn portal_session_create_survives_stripe_faults() {
+    let (stack, app, _) = provisioned().await;
+    let user = sign_up(app, "portal-faults@example.com").await;
+    survives_faults(
+        &stack,
+        "POST",
+        "/v1/billing_portal/sessions",
+        Some("billing_portal.session"),
+        async |_| call_as(app, Route::Portal, &user, &[], &[], "").await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn meter_event_create_survives_stripe_faults() {
+    let (stack, app, catalog) = provisioned().await;
+    let user = sign_up(app, "meter-faults@example.com").await;
+    hardening::subscribe(&stack, app, &user, &catalog.ondemand_price.id).await;
+    let key = |n: usize| format!("click-{n}");
+    survives_faults(
+        &stack,
+        "POST",
+        "/v1/billing/meter_events",
+        None,
+        async |n| {
+            call_as(
+                app,
+                Route::Schedule,
+                &user,
+                &[],
+                &[("idempotency-key", &key(n))],
+                "",
+            )
+            .await
+        },
+    )
+    .await;
+    assert_eq!(
+        hardening::meter_total(&stack, &catalog.meter_id, &user.id).await,
+        4,
+        "one unit per click that went through"
+    );
+    // The click that failed for good, clicked again: counted once, however often.
+    for _ in 0..3 {
+        let answer = call_as(
+            app,
+            Route::Schedule,
+            &user,
+            &[],
+            &[("idempotency-key", &key(99))],
+            "",
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(answer.body["usageRecord"], key(99));
+    }
+    assert_eq!(
+        hardening::meter_total(&stack, &catalog.meter_id, &user.id).await,
+        5
+    );
+}
+
+#[tokio::test]
+async fn checkout_session_retrieve_survives_stripe_faults() {
+    let (stack, app, catalog) = provisioned().await;
+    let user = sign_up(app, "retrieve-faults@example.com").await;
+    let session_id = hardening::subscribe(&stack, app, &user, &catalog.monthly_price.id).await;
+    let before = app.store.get_user(&user.id).await.unwrap();
+    survives_faults(&stack, "GET", "/v1/checkout/sessions/", None, async |_| {
+        call_as(
+            app,
+            Route::GetUser,
+            &user,
+            &[("session_id", &session_id)],
+            &[],
+            "",
+        )
+        .await
+    })
+    .await;
+    // The same subscription, recorded again (only its read time moves on).
+    let key = |user: Option<devchat::model::User>| {
+        user.and_then(|u| u.subscription)
+            .map(|s| (s.id, s.status, s.kind))
+    };
+    assert_eq!(
+        key(app.store.get_user(&user.id).await.unwrap()),
+        key(before),
+        "the user's record is intact"
+    );
+}
+
+/// `POST /webhook` with a body signed by `secret`.
+async fn deliver(app: &devchat::api::App, payload: &str) -> Answer {
+    let signature = stripe_webhook::Webhook::generate_test_header(
+        payload,
+        app.config.webhook_secret().unwrap(),
+        None,
+    );
+    Route::Webhook
+        .call(
+            app,
+            hardening::request(
+                "POST",
+                "/webhook",
+                &[],
+                &[("stripe-signature", &signature)],
+                payload.to_owned().into(),
+            ),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn a_database_outage_answers_503_and_loses_nothing() {
+    let stack = Stack::start().await;
+    let proxy = Proxy::start(&stack.dynamo).await;
+    // Stripe delivers events to our webhook, served over HTTP, and redelivers on 5xx.
+    let webhook = hardening::WebhookServer::start().await;
+    let endpoint = stack
+        .stripe_post(
+            "/webhook_endpoints",
+            &[("url", &webhook.url), ("enabled_events[]", "*")],
+        )
+        .await;
+    let app = hardening::app_on(&stack, &proxy.url, endpoint["secret"].as_str());
+    webhook.serve(app);
+    let catalog = devchat::catalog::provision(&app.stripe, &app.store, &app.config)
+        .await
+        .unwrap();
+    let subscriber = sign_up(app, "outage@example.com").await;
+    hardening::subscribe(&stack, app, &subscriber, &catalog.monthly_price.id).await;
+    let ondemand = sign_up(app, "outage-ondemand@example.com").await;
+    hardening::subscribe(&stack, app, &ondemand, &catalog.ondemand_price.id).await;
+    let bystander = sign_up(app, "bystander@example.com").await;
+    let subscription = app
+        .store
+        .get_user(&subscriber.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .subscription
+        .unwrap();
+    // Let the subscription events of the sign-ups land before the outage.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let table = items(&stack).await;
+
+    proxy.cut();
+    let monthly = json!({ "price": catalog.monthly_price.id }).to_string();
+    let event = json!({ "id": "evt_outage", "object": "event", "type": "customer.subscription.updated", "created": hardening::now(),
+        "data": { "object": { "id": subscription.id, "object": "subscription", "customer": subscriber.id, "status": "past_due",
+            "items": { "data": [{ "price": { "id": catalog.monthly_price.id } }] } } } })
+    .to_string();
+    let outage: Vec<(&str, Answer)> = vec![
+        (
+            "GET /offerings",
+            Route::Offerings
+                .call(
+                    app,
+                    hardening::request("GET", "/offerings", &[], &[], lambda_http::Body::Empty),
+                )
+                .await,
+        ),
+        (
+            "POST /users",
+            Route::SignUp
+                .call(
+                    app,
+                    hardening::request(
+                        "POST",
+                        "/users",
+                        &[],
+                        &[],
+                        r#"{"email":"new@example.com"}"#.into(),
+                    ),
+                )
+                .await,
+        ),
+        (
+            "GET /users",
+            call_as(app, Route::GetUser, &bystander, &[], &[], "").await,
+        ),
+        (
+            "POST /offerings/paircode",
+            call_as(app, Route::Checkout, &bystander, &[], &[], &monthly).await,
+        ),
+        (
+            "POST /offerings/paircode/schedule",
+            call_as(
+                app,
+                Route::Schedule,
+                &ondemand,
+                &[],
+                &[("idempotency-key", "outage-click")],
+                "",
+            )
+            .await,
+        ),
+        (
+            "POST /users/portal",
+            call_as(app, Route::Portal, &subscriber, &[], &[], "").await,
+        ),
+    ];
+    for (route, answer) in &outage {
+        assert_eq!(
+            answer.status, 503,
+            "{route} with the database down: {}",
+            answer.body
+        );
+        assert!(
+            answer.message().contains("database is not answering"),
+            "{route}: {}",
+            answer.body
+        );
+    }
+    let answer = deliver(app, &event).await;
+    assert!(
+        answer.status >= 500,
+        "the webhook must ask Stripe to redeliver: {} {}",
+        answer.status,
+        answer.body
+    );
+
+    // Stripe cancels the subscription meanwhile; its deliveries fail until the database is back.
+    let failed_before = webhook.failed();
+    stack
+        .http
+        .delete(format!(
+            "{}/v1/subscriptions/{}",
+            stack.emulator, subscription.id
+        ))
+        .bearer_auth(support::SECRET_KEY)
+        .send()
+        .await
+        .unwrap();
+    eventually(
+        "a failed delivery of the cancellation",
+        Duration::from_secs(15),
+        async || webhook.failed() > failed_before,
+    )
+    .await;
+    proxy.restore();
+    // Stripe's redelivery (the emulator backs off 1 s, 2 s, 4 s …) applies now.
+    eventually(
+        "the redelivered cancellation applied",
+        Duration::from_secs(20),
+        async || {
+            app.store
+                .get_user(&subscriber.id)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|u| u.subscription)
+                .is_some_and(|s| s.status == "canceled")
+        },
+    )
+    .await;
+    // So does our own redelivery of the event refused during the outage; it is older than
+    // the cancellation, so it changes nothing.
+    assert_eq!(deliver(app, &event).await.status, 200);
+    assert_eq!(
+        app.store
+            .get_user(&subscriber.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .subscription
+            .unwrap()
+            .status,
+        "canceled"
+    );
+
+    // Nothing lost: every item from before the outage is there; only the subscriber's changed.
+    let after = items(&stack).await;
+    assert_eq!(after.len(), table.len(), "no item lost or added");
+    let subscriber_key = format!("USER#{}", subscriber.id);
+    for item in &table {
+        let pk = item["pk"].as_s().unwrap();
+        if *pk != subscriber_key {
+            assert!(after.contains(item), "{pk} unchanged");
+        }
+    }
+    // And the routes answer again.
+    assert_eq!(
+        call_as(app, Route::GetUser, &bystander, &[], &[], "")
+            .await
+            .status,
+        200
+    );
+    let click = call_as(
+        app,
+        Route::Schedule,
+        &ondemand,
+        &[],
+        &[("idempotency-key", "outage-click")],
+        "",
+    )
+    .await;
+    assert_eq!(click.status, 200, "{}", click.body);
+}
+
+#[tokio::test]
+async fn a_customer_created_while_our_write_failed_is_reused() {
+    let stack = Stack::start().await;
+    let proxy = Proxy::start(&stack.dynamo).await;
+    let app = hardening::app_on(&stack, &proxy.url, None);
+    // Stripe answers the first customer create slowly (then 500, retried); the database
+    // goes down meanwhile, so the Customer exists in Stripe but our claim cannot be written.
+    inject(&stack, json!({ "method": "POST", "path_prefix": "/v1/customers", "count": 1, "status": 500, "delay_ms": 1_500 })).await;
+    let email = "half-done@example.com";
+    let body = json!({ "email": email }).to_string();
+    let signup = tokio::spawn(Route::SignUp.call(
+        app,
+        hardening::request("POST", "/users", &[], &[], body.into()),
+    ));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    proxy.cut();
+    let answer = signup.await.unwrap();
+    assert_eq!(answer.status, 503, "{}", answer.body);
+    let listed = stack.stripe_get(&format!("/customers?email={email}")).await;
+    assert_eq!(
+        listed["data"].as_array().unwrap().len(),
+        1,
+        "Stripe has the Customer: {listed}"
+    );
+    let orphan = listed["data"][0]["id"].as_str().unwrap().to_owned();
+    proxy.restore();
+    assert!(
+        items(&stack).await.is_empty(),
+        "nothing of ours was written"
+    );
+
+    let user: Signed = sign_up(app, "  Half-Done@Example.com").await;
+    assert_eq!(user.id, orphan, "the next sign-up reuses the Customer");
+    let listed = stack.stripe_get(&format!("/customers?email={email}")).await;
+    assert_eq!(
+        listed["data"].as_array().unwrap().len(),
+        1,
+        "still one Customer"
+    );
+    assert_eq!(
+        app.store.get_user(&orphan).await.unwrap().unwrap().email,
+        email
+    );
+}
