@@ -8,13 +8,19 @@ export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_REGION ?= us-east-1
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help bootstrap up down dev logs fmt lint test test-rust test-e2e test-deploy test-fuzz scan-secrets bench e2e
+.PHONY: help bootstrap build up down dev logs fmt lint test test-rust test-e2e test-deploy test-fuzz scan-secrets bench e2e
 
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 bootstrap: ## Install what is missing into the project (.venv, node_modules, chromium)
 	scripts/bootstrap.sh
+
+# Each function the way `cargo lambda watch` builds it (`cargo run --bin NAME`: features
+# resolved for that package alone), so watch reuses the binaries instead of rebuilding.
+build: ## Build the emulator, provision and every function
+	cargo build --bin stripe-emulator
+	for dir in functions/*/; do cargo build --bin "$$(basename "$$dir")" || exit 1; done
 
 up: ## Start the local stack in the background (moto, emulator, cargo lambda watch, stripe listen)
 	scripts/up.sh
@@ -40,8 +46,7 @@ lint: ## Formatting check and clippy with warnings as errors
 test: lint test-rust test-e2e test-deploy test-fuzz ## All the checks and tests (what CI runs)
 	scripts/scan-secrets.sh --self-test && scripts/scan-secrets.sh
 
-test-rust: ## Unit and integration tests (moto, emulator, cargo lambda watch started by the tests)
-	cargo build --workspace --bins
+test-rust: build ## Unit and integration tests (moto, emulator, cargo lambda watch started by the tests)
 	set -o pipefail; cargo test --workspace 2>&1 | tee target/test-output.log
 
 test-e2e: ## Browser journeys in Chromium against the stack (starts it unless up; screenshots in e2e/artifacts/)

@@ -25,6 +25,8 @@ export STRIPE_API_BASE=${STRIPE_API_BASE-}
 export CHALLENGE_ID=${CHALLENGE_ID:-local}
 export APP_URL=${APP_URL:-http://127.0.0.1:9000}
 export TABLE_NAME=${TABLE_NAME:-devchat-local}
+# Signs session cookies. A fixed value is fine locally; in AWS it comes from Secrets Manager.
+export SESSION_SECRET=${SESSION_SECRET:-devchat-local-session-secret-not-for-production}
 export AWS_ENDPOINT_URL_DYNAMODB=${AWS_ENDPOINT_URL_DYNAMODB:-http://127.0.0.1:8000}
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=${AWS_REGION:-us-east-1}
 export AWS_EC2_METADATA_DISABLED=true
@@ -70,7 +72,7 @@ wait_for() {
 
 scripts/bootstrap.sh
 log "building the functions and the emulator"
-cargo build -q --workspace --bins
+make -s build
 
 start moto moto_server -H 127.0.0.1 -p 8000
 wait_for moto http://127.0.0.1:8000/ 60

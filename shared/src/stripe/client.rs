@@ -81,7 +81,7 @@ impl StripeClient {
     }
 
     /// One Stripe call with retries (see the module docs). `Ok(None)` when Stripe
-    /// answers 404 (`resource_missing`).
+    /// answers 404 (`resource_missing`); what still fails becomes [`Error::Stripe`].
     async fn call<T: DeserializeOwned>(
         &self,
         method: StripeMethod,
@@ -89,6 +89,19 @@ impl StripeClient {
         params: &Value,
         key: Key<'_>,
     ) -> Result<Option<T>> {
+        self.try_call(method, path, params, key)
+            .await?
+            .map_err(|err| Error::Stripe(format!("{path}: {}", describe(&err))))
+    }
+
+    /// [`Self::call`], leaving Stripe's final refusal to the caller (the inner error).
+    async fn try_call<T: DeserializeOwned>(
+        &self,
+        method: StripeMethod,
+        path: &str,
+        params: &Value,
+        key: Key<'_>,
+    ) -> Result<Result<Option<T>, StripeError>> {
         // serde_qs renders an empty object as "=", which is not an empty query.
         let encoded = match params.as_object() {
             Some(map) if map.is_empty() => String::new(),
@@ -130,11 +143,11 @@ impl StripeClient {
             Ok(value) => {
                 let text = miniserde::json::to_string(&value);
                 serde_json::from_str(&text)
-                    .map(Some)
+                    .map(|value| Ok(Some(value)))
                     .map_err(|err| Error::Stripe(format!("{path}: unexpected answer: {err}")))
             }
-            Err(StripeError::Stripe(_, 404)) => Ok(None),
-            Err(err) => Err(Error::Stripe(format!("{path}: {}", describe(&err)))),
+            Err(StripeError::Stripe(_, 404)) => Ok(Ok(None)),
+            Err(err) => Ok(Err(err)),
         }
     }
 
@@ -738,10 +751,21 @@ impl StripeApi for StripeClient {
             "identifier": identifier,
             "payload": { "stripe_customer_id": customer, "value": "1" },
         });
-        let event: MeterEvent = self
-            .post("/billing/meter_events", params, Key::Content)
-            .await?;
-        Ok(event.identifier)
+        let path = "/billing/meter_events";
+        match self
+            .try_call::<MeterEvent>(StripeMethod::Post, path, &params, Key::Content)
+            .await?
+        {
+            Ok(Some(event)) => Ok(event.identifier),
+            // Stripe already holds an event with this identifier: this click is recorded.
+            Err(StripeError::Stripe(api, _))
+                if api.code.as_ref().map(|code| code.as_str()) == Some("duplicate_meter_event") =>
+            {
+                Ok(identifier.to_owned())
+            }
+            Ok(None) => Err(Error::Stripe(format!("{path}: not found"))),
+            Err(err) => Err(Error::Stripe(format!("{path}: {}", describe(&err)))),
+        }
     }
 }
 

@@ -24,6 +24,17 @@ pub const SECRET_KEY: &str = "sk_test_devchat_tests";
 pub const WEBHOOK_SECRET: &str = "whsec_devchat_local_emulator_secret";
 pub const TABLE: &str = "devchat-test";
 pub const CHALLENGE_ID: &str = "test";
+pub const SESSION_SECRET: &str = "devchat-test-session-secret-0123456789";
+
+/// The `Cookie` header of a browser signed in as `user_id` (what `POST /users` set).
+/// Requests built here for a `user_id` carry it, so tests about other things act as
+/// the user they name; the hardening suites test sessions themselves.
+pub fn session_cookie(user_id: &str) -> String {
+    let set_cookie =
+        devchat::session::cookie(SESSION_SECRET, user_id, devchat::session::now(), false)
+            .expect("session cookie");
+    set_cookie.split(';').next().unwrap_or_default().to_owned()
+}
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -45,39 +56,23 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// Builds the function binaries `cargo lambda watch` runs, once per test process (a
-/// no-op when fresh: `make test` builds them first).
+/// The functions the watch tests call.
+pub const FUNCTIONS: [&str; 4] = ["offerings", "signup", "get-user", "checkout"];
+
+/// Builds the function binaries `cargo lambda watch` runs, once per test process, each
+/// the way watch does (`cargo run --bin NAME`: features resolved for that package alone),
+/// so watch finds them fresh. A no-op when `make test` built them first.
 fn build_functions() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let status = std::process::Command::new(env!("CARGO"))
-            .current_dir(workspace_root())
-            .args([
-                "build",
-                "-p",
-                "stripe-emulator",
-                "-p",
-                "offerings",
-                "-p",
-                "signup",
-                "-p",
-                "get-user",
-                "-p",
-                "checkout",
-            ])
-            .args([
-                "-p",
-                "portal",
-                "-p",
-                "schedule",
-                "-p",
-                "webhook",
-                "-p",
-                "provision",
-            ])
-            .status()
-            .expect("cargo build");
-        assert!(status.success(), "building the functions failed");
+        for function in FUNCTIONS {
+            let status = std::process::Command::new(env!("CARGO"))
+                .current_dir(workspace_root())
+                .args(["build", "--bin", function])
+                .status()
+                .expect("cargo build");
+            assert!(status.success(), "building {function} failed");
+        }
     });
 }
 
@@ -172,6 +167,7 @@ impl Stack {
                 "CHALLENGE_ID" => CHALLENGE_ID.to_owned(),
                 "APP_URL" => "http://127.0.0.1:9000".to_owned(),
                 "TABLE_NAME" => TABLE.to_owned(),
+                "SESSION_SECRET" => SESSION_SECRET.to_owned(),
                 _ => return None,
             })
         })
@@ -223,6 +219,7 @@ impl Stack {
             ("CHALLENGE_ID", CHALLENGE_ID.into()),
             ("APP_URL", app_url.into()),
             ("TABLE_NAME", TABLE.into()),
+            ("SESSION_SECRET", SESSION_SECRET.into()),
             ("AWS_ENDPOINT_URL_DYNAMODB", self.dynamo.clone()),
             ("AWS_ACCESS_KEY_ID", "test".into()),
             ("AWS_SECRET_ACCESS_KEY", "test".into()),
@@ -248,6 +245,8 @@ impl Stack {
             .args([
                 "lambda",
                 "watch",
+                "--invoke-address",
+                "127.0.0.1",
                 "--invoke-port",
                 &port.to_string(),
                 "--ignore-changes",
@@ -255,7 +254,8 @@ impl Stack {
             .env("PATH", path)
             .envs(self.env(&url));
         let process = spawn(&mut command, &format!("watch-{port}.log"));
-        wait_for(&format!("{url}/"), Duration::from_secs(120)).await;
+        // A path no function serves: watch answers it itself, without compiling anything.
+        wait_for(&format!("{url}/_ready"), Duration::from_secs(120)).await;
         Watch { url, process }
     }
 
@@ -366,6 +366,14 @@ pub fn request(
         .method(method)
         .uri(format!("https://api.example.com{path}"))
         .header("content-type", "application/json")
+        .header(
+            "cookie",
+            query
+                .iter()
+                .find(|(name, _)| *name == "user_id")
+                .map(|(_, id)| session_cookie(id))
+                .unwrap_or_default(),
+        )
         .body(
             body.map(|b| lambda_http::Body::from(b.to_owned()))
                 .unwrap_or_default(),
