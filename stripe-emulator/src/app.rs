@@ -272,8 +272,14 @@ fn fault_response(fault: &Fault) -> Response {
     let status = StatusCode::from_u16(fault.status.unwrap_or(500))
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let (kind, message) = match status.as_u16() {
-        429 => ("rate_limit_error", "Too many requests hit the API too quickly."),
-        409 => ("idempotency_error", "There is currently another in-progress request using this Stripe API key."),
+        429 => (
+            "rate_limit_error",
+            "Too many requests hit the API too quickly.",
+        ),
+        409 => (
+            "idempotency_error",
+            "There is currently another in-progress request using this Stripe API key.",
+        ),
         s if s >= 500 => ("api_error", "An unknown error occurred (injected fault)."),
         _ => ("invalid_request_error", "Injected fault."),
     };
@@ -380,10 +386,15 @@ pub async fn middleware(State(app): State<App>, req: Request, next: Next) -> Res
             }
             lock(&app.inflight).remove(key);
         }
-        parts
-            .headers
-            .insert("request-id", HeaderValue::from_str(&crate::state::new_id("req")).unwrap_or(HeaderValue::from_static("req")));
-        (Response::from_parts(parts, Body::from(bytes)), status.as_u16())
+        parts.headers.insert(
+            "request-id",
+            HeaderValue::from_str(&crate::state::new_id("req"))
+                .unwrap_or(HeaderValue::from_static("req")),
+        );
+        (
+            Response::from_parts(parts, Body::from(bytes)),
+            status.as_u16(),
+        )
     };
 
     app.flush().await;

@@ -18,11 +18,17 @@ use crate::{
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/_emulator/health", get(|| async { Json(json!({ "ok": true })) }))
+        .route(
+            "/_emulator/health",
+            get(|| async { Json(json!({ "ok": true })) }),
+        )
         .route("/_emulator/reset", post(reset))
         .route("/_emulator/state", get(state))
         .route("/_emulator/requests", get(requests).delete(clear_requests))
-        .route("/_emulator/faults", get(faults).post(add_fault).delete(clear_faults))
+        .route(
+            "/_emulator/faults",
+            get(faults).post(add_fault).delete(clear_faults),
+        )
         .route("/_emulator/clock", get(clock))
         .route("/_emulator/clock/advance", post(advance))
 }
@@ -84,7 +90,11 @@ async fn advance(State(app): State<App>, Json(body): Json<Advance>) -> ApiResult
         let target = match (body.seconds, body.to) {
             (Some(s), _) if s >= 0 => db.now() + s,
             (None, Some(t)) if t >= db.now() => t,
-            _ => return Err(ApiError::invalid("give `seconds` (>= 0) or `to` (not in the past)")),
+            _ => {
+                return Err(ApiError::invalid(
+                    "give `seconds` (>= 0) or `to` (not in the past)",
+                ));
+            }
         };
         db.clock_offset += target - db.now();
         crate::billing::run_due(db);

@@ -17,7 +17,11 @@ struct Args {
     #[arg(long, env = "STRIPE_EMULATOR_PUBLIC_URL")]
     public_url: Option<String>,
     /// Signing secret of `stripe listen` sessions.
-    #[arg(long, env = "STRIPE_EMULATOR_WEBHOOK_SECRET", default_value = "whsec_devchat_local_emulator_secret")]
+    #[arg(
+        long,
+        env = "STRIPE_EMULATOR_WEBHOOK_SECRET",
+        default_value = "whsec_devchat_local_emulator_secret"
+    )]
     webhook_secret: String,
     /// Keep state in this file across restarts.
     #[arg(long, env = "STRIPE_EMULATOR_DATA")]
@@ -36,9 +40,7 @@ async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let addr = SocketAddr::new(args.host, args.port);
     let config = Config {
-        public_url: args
-            .public_url
-            .unwrap_or_else(|| format!("http://{addr}")),
+        public_url: args.public_url.unwrap_or_else(|| format!("http://{addr}")),
         webhook_secret: args.webhook_secret,
         data: args.data,
     };

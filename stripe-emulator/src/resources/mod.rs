@@ -6,10 +6,10 @@ use crate::App;
 
 pub mod checkout_sessions;
 pub mod customers;
-pub mod invoices;
-pub mod payment_methods;
 pub mod events;
+pub mod invoices;
 pub mod meters;
+pub mod payment_methods;
 pub mod portal_configurations;
 pub mod portal_sessions;
 pub mod prices;
