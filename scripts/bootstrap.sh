@@ -2,7 +2,7 @@
 # Installs into the project whatever the stack and the tests need and is missing:
 #   .venv/          a project-local Python venv with the PIP_PACKAGES below
 #                   (cargo-lambda for `cargo lambda watch`, moto server as local DynamoDB)
-#   node_modules/   `npm ci` (Stripe CLI, playwright-core, Stripe's Node SDK)
+#   node_modules/   the locked npm packages (Stripe CLI, playwright-core, Stripe's Node SDK)
 #   chromium        Debian's, via apt-get, only when missing (CI runs as root)
 # Idempotent and quick when everything is there. Used by `make up` and `.ci/run`.
 set -euo pipefail
@@ -32,8 +32,12 @@ ensure_venv() {
 
 ensure_node() {
   if [ ! -x node_modules/.bin/stripe ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    echo "bootstrap: npm ci"
-    npm ci --no-audit --no-fund
+    # Not `npm ci`: the Stripe CLI's per-platform binaries are optional dependencies, and
+    # the registry here serves only linux-x64 at the pinned version, so the lock file holds
+    # no entries for the others and `npm ci` refuses it. `npm install --no-save` installs
+    # exactly the locked versions and leaves package-lock.json as it is.
+    echo "bootstrap: npm install (locked versions)"
+    npm install --no-save --no-audit --no-fund
   fi
 }
 
