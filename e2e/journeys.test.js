@@ -159,7 +159,7 @@ journey('4 cancelling a monthly subscription in the portal ends it', async ({ pa
   await cancelThroughPortal(page, step, subscriptionId);
 });
 
-journey('5 on demand: Arrange session records one unit', async ({ page, step }) => {
+journey('5 on demand: Arrange session records one unit, once even when retried', async ({ page, step }) => {
   const { subscriptionId, customerId } = await subscribe(page, step, 'ondemand', CARD_OK);
   assert.equal(await page.locator('#subscription-type').textContent(), ONDEMAND_TEXT);
   const pairCode = await offerings();
@@ -171,17 +171,25 @@ journey('5 on demand: Arrange session records one unit', async ({ page, step }) 
   assert.equal(subscription.items.data.length, 1);
   assert.equal(subscription.items.data[0].price.id, pairCode.onDemandPrice.id);
 
+  // The first answer is lost on its way back (the server did record the unit): the
+  // page retries the click with the same Idempotency-Key, and it counts once.
   const keys = [];
-  page.on('request', (request) => {
-    if (request.url().includes('/offerings/paircode/schedule')) keys.push(request.headers()['idempotency-key']);
+  let dropped = false;
+  await page.route('**/offerings/paircode/schedule*', async (route) => {
+    keys.push(route.request().headers()['idempotency-key']);
+    if (dropped) return route.continue();
+    dropped = true;
+    await route.fetch();
+    return route.abort('connectionreset');
   });
   await step('session-registered', async () => {
     await page.locator('#arrange-session').click();
     await page.locator('#session-registered').waitFor();
   });
   assert.equal(await page.locator('#session-registered').textContent(), 'Session registered');
-  assert.equal(keys.length, 1);
+  assert.equal(keys.length, 2, 'one retry after the lost answer');
   assert.ok(keys[0], 'the click sends an Idempotency-Key');
+  assert.equal(keys[1], keys[0], 'the retry reuses the key of the click');
 
   const price = await stripe('GET', `/v1/prices/${pairCode.onDemandPrice.id}`);
   const meter = price.recurring.meter;
@@ -193,7 +201,7 @@ journey('5 on demand: Arrange session records one unit', async ({ page, step }) 
     end_time: String(Math.floor(now / 60) * 60 + 400 * 86_400),
   });
   const total = summaries.data.reduce((sum, summary) => sum + summary.aggregated_value, 0);
-  assert.equal(total, 1, 'one click, one unit on the meter for this customer');
+  assert.equal(total, 1, 'one click, one unit on the meter for this customer, despite the retry');
 });
 
 journey('6 cancelling an on-demand subscription in the portal ends it', async ({ page, step }) => {

@@ -20,12 +20,23 @@ async function manage(subscription) {
   window.location.assign(url);
 }
 
+/**
+ * One click, one session: the click's key goes with every retry of it (after a
+ * network error or a server failure), so the session is recorded exactly once.
+ */
 async function arrangeSession(panel) {
   panel.querySelector('#session-registered')?.remove();
-  await userApi('/offerings/paircode/schedule', {
-    method: 'POST',
-    headers: { 'Idempotency-Key': idempotencyKey() },
-  });
+  const headers = { 'Idempotency-Key': idempotencyKey() };
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await userApi('/offerings/paircode/schedule', { method: 'POST', headers });
+      break;
+    } catch (error) {
+      const transient = error instanceof ApiError && (error.status === 0 || error.status >= 500);
+      if (!transient || attempt === 3) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
   panel.append(h('p', { id: 'session-registered', className: 'notice ok', role: 'status' }, 'Session registered'));
 }
 
