@@ -94,7 +94,8 @@ log "provisioning the catalog"
   || { cat "$STACK/provision.log"; exit 1; }
 
 start watch cargo lambda watch --invoke-port 9000 --ignore-changes
-wait_for watch http://127.0.0.1:9000/ 120
+# Generous: on a cold machine watch may still be compiling when it is first asked.
+wait_for watch http://127.0.0.1:9000/ 900
 
 # HOME points into .stack so the CLI writes no config into the user's home.
 start stripe-cli env HOME="$STACK" node_modules/.bin/stripe listen --api-key "$STRIPE_SECRET_KEY" \
