@@ -286,6 +286,7 @@ mod tests {
                 "CHALLENGE_ID" => "c1",
                 "APP_URL" => "http://app.test",
                 "TABLE_NAME" => "t",
+                "SESSION_SECRET" => "a-session-secret-of-32-characters",
                 _ => return None,
             })
             .map(str::to_owned)

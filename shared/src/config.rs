@@ -1,5 +1,5 @@
 //! Settings from the environment (STRIPE_SECRET_KEY, STRIPE_API_BASE, STRIPE_WEBHOOK_SECRET,
-//! CHALLENGE_ID, APP_URL, TABLE_NAME). The DynamoDB endpoint is the AWS SDK's own
+//! CHALLENGE_ID, APP_URL, TABLE_NAME, SESSION_SECRET). The DynamoDB endpoint is the AWS SDK's own
 //! `AWS_ENDPOINT_URL_DYNAMODB`, read by aws-config, not here.
 
 use std::fmt;
@@ -23,6 +23,8 @@ pub struct Config {
     pub app_url: String,
     /// The DynamoDB table.
     pub table_name: String,
+    /// Signs the session cookies (`SESSION_SECRET`, at least 32 characters). Never logged.
+    pub session_secret: String,
 }
 
 impl Config {
@@ -50,6 +52,7 @@ impl Config {
         let challenge_id = required("CHALLENGE_ID");
         let app_url = required("APP_URL").trim_end_matches('/').to_owned();
         let table_name = required("TABLE_NAME");
+        let session_secret = required("SESSION_SECRET");
         let stripe_api_base =
             get("STRIPE_API_BASE").map(|base| base.trim_end_matches('/').to_owned());
 
@@ -70,6 +73,9 @@ impl Config {
                 problems.push(format!("{name} must be an http(s) URL"));
             }
         }
+        if !session_secret.is_empty() && session_secret.chars().count() < 32 {
+            problems.push("SESSION_SECRET must be at least 32 characters".into());
+        }
         if !problems.is_empty() {
             return Err(Error::Internal(format!(
                 "configuration: {}",
@@ -83,6 +89,7 @@ impl Config {
             challenge_id,
             app_url,
             table_name,
+            session_secret,
         })
     }
 
@@ -116,6 +123,7 @@ impl fmt::Debug for Config {
             .field("challenge_id", &self.challenge_id)
             .field("app_url", &self.app_url)
             .field("table_name", &self.table_name)
+            .field("session_secret", &redacted(!self.session_secret.is_empty()))
             .finish()
     }
 }
@@ -139,6 +147,7 @@ mod tests {
         ("CHALLENGE_ID", "local"),
         ("APP_URL", "http://127.0.0.1:9000/"),
         ("TABLE_NAME", "devchat"),
+        ("SESSION_SECRET", "a-session-secret-of-32-characters"),
     ];
 
     #[test]
@@ -154,7 +163,7 @@ mod tests {
     fn names_every_missing_variable() {
         let err = config(&[("STRIPE_SECRET_KEY", "sk_test_1"), ("TABLE_NAME", " ")]).unwrap_err();
         let msg = err.to_string();
-        for name in ["CHALLENGE_ID", "APP_URL", "TABLE_NAME"] {
+        for name in ["CHALLENGE_ID", "APP_URL", "TABLE_NAME", "SESSION_SECRET"] {
             assert!(msg.contains(&format!("{name} is not set")), "{msg}");
         }
         assert!(!msg.contains("STRIPE_SECRET_KEY"), "{msg}");
@@ -178,7 +187,9 @@ mod tests {
     fn debug_never_shows_secrets() {
         let shown = format!("{:?}", config(FULL).unwrap());
         assert!(
-            !shown.contains("sk_test_123") && !shown.contains("whsec_abc"),
+            !shown.contains("sk_test_123")
+                && !shown.contains("whsec_abc")
+                && !shown.contains("a-session-secret"),
             "{shown}"
         );
     }

@@ -19,6 +19,7 @@ pub mod error;
 pub mod http;
 pub mod model;
 pub mod portal;
+pub mod session;
 pub mod signup;
 pub mod store;
 pub mod stripe;

@@ -502,7 +502,11 @@ async fn checkout_then_success_redirect_stores_the_subscription() {
 async fn every_route_over_http_through_cargo_lambda_watch() {
     let stack = Stack::start().await;
     let watch = stack.watch().await;
-    let http = reqwest::Client::new();
+    // Keeps the session cookie `POST /users` sets, as a browser does.
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
     let url = |path: &str| format!("{}{path}", watch.url);
     // Functions compile on first request: allow time.
     let get_json = async |path: &str| {
@@ -577,7 +581,8 @@ async fn every_route_over_http_through_cargo_lambda_watch() {
     )
     .await;
     assert_eq!(status, 409, "{body}");
+    // Signed in as one user, another user's id is refused.
     let (status, body) = get_json("/users?user_id=cus_missing").await;
-    assert_eq!(status, 404, "{body}");
-    assert!(error_message(&body).contains("unknown user"));
+    assert_eq!(status, 403, "{body}");
+    assert!(error_message(&body).contains("signed in as another user"));
 }

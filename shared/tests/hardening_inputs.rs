@@ -44,7 +44,7 @@ impl Case {
             says,
         }
     }
-    fn as_user(mut self, user: &Signed) -> Case {
+    fn by(mut self, user: &Signed) -> Case {
         self.user = Some(user.clone());
         self
     }
@@ -147,7 +147,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
                 "is not allowed here",
             )
             .method(wrong)
-            .as_user(&other),
+            .by(&other),
         );
         cases.push(
             Case::new(
@@ -157,7 +157,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
                 "is not allowed here",
             )
             .method("DELETE")
-            .as_user(&other),
+            .by(&other),
         );
         if route.method() == "POST" {
             cases.push(
@@ -167,7 +167,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
                     413,
                     "larger than 64 KB",
                 )
-                .as_user(&other)
+                .by(&other)
                 .body(oversized.clone()),
             );
         }
@@ -297,7 +297,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
             403,
             "belongs to another customer",
         )
-        .as_user(&other)
+        .by(&other)
         .query("session_id", &session_id),
     );
     cases.push(
@@ -307,7 +307,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
             400,
             "unknown Checkout Session",
         )
-        .as_user(&other)
+        .by(&other)
         .query("session_id", "cs_test_doesnotexist"),
     );
     for markup in MARKUP {
@@ -318,7 +318,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
                 400,
                 "unknown Checkout Session",
             )
-            .as_user(&other)
+            .by(&other)
             .query("session_id", *markup),
         );
     }
@@ -341,7 +341,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
             400,
             "request body is missing",
         )
-        .as_user(&other),
+        .by(&other),
     );
     cases.push(
         Case::new(
@@ -350,7 +350,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
             400,
             "not valid JSON",
         )
-        .as_user(&other)
+        .by(&other)
         .body("{price}"),
     );
     cases.push(
@@ -360,7 +360,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
             400,
             "invalid type",
         )
-        .as_user(&other)
+        .by(&other)
         .body(r#"{"price":6000}"#),
     );
     cases.push(
@@ -370,7 +370,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
             400,
             "missing field `price`",
         )
-        .as_user(&other)
+        .by(&other)
         .body("{}"),
     );
     cases.push(
@@ -380,7 +380,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
             400,
             "is not one of our prices",
         )
-        .as_user(&other)
+        .by(&other)
         .body(price_body(&foreign_price)),
     );
     cases.push(
@@ -390,7 +390,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
             400,
             "is not one of our prices",
         )
-        .as_user(&other)
+        .by(&other)
         .body(price_body("price_doesnotexist")),
     );
     cases.push(
@@ -400,7 +400,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
             409,
             "already have a monthly subscription",
         )
-        .as_user(&subscriber)
+        .by(&subscriber)
         .body(price_body(&catalog.ondemand_price.id)),
     );
     for markup in MARKUP {
@@ -411,7 +411,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
                 400,
                 "is not one of our prices",
             )
-            .as_user(&other)
+            .by(&other)
             .body(price_body(markup)),
         );
     }
@@ -430,7 +430,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
             409,
             "no subscription",
         )
-        .as_user(&other),
+        .by(&other),
     );
     cases.push(
         Case::new(
@@ -439,7 +439,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
             409,
             "monthly subscription already includes sessions",
         )
-        .as_user(&subscriber),
+        .by(&subscriber),
     );
     cases.push(
         Case::new(
@@ -448,7 +448,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
             400,
             "not valid JSON",
         )
-        .as_user(&other)
+        .by(&other)
         .body("{]"),
     );
     cases.push(
@@ -458,7 +458,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
             400,
             "invalid type",
         )
-        .as_user(&other)
+        .by(&other)
         .body("[1]"),
     );
     for key in ["", "has space", "<script>", "ünïcode", &"k".repeat(101)] {
@@ -469,7 +469,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
                 400,
                 "header must be",
             )
-            .as_user(&other)
+            .by(&other)
             .header("idempotency-key", key),
         );
     }
@@ -488,7 +488,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
             400,
             "not valid JSON",
         )
-        .as_user(&other)
+        .by(&other)
         .body("{\"priceType\""),
     );
     cases.push(
@@ -498,7 +498,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
             400,
             "invalid type",
         )
-        .as_user(&other)
+        .by(&other)
         .body(r#"{"priceType":1}"#),
     );
 
@@ -515,17 +515,91 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
             } else {
                 String::new()
             };
+            // Without a session, then signed in as someone else.
             cases.push(
                 Case::new(
-                    format!("{route:?}: unknown user {id:?}"),
+                    format!("{route:?}: unknown user {id:?}, no session"),
                     route,
-                    404,
-                    "unknown user",
+                    401,
+                    "no session",
                 )
                 .query("user_id", id.clone())
+                .body(body.clone()),
+            );
+            cases.push(
+                Case::new(
+                    format!("{route:?}: unknown user {id:?}, another's session"),
+                    route,
+                    403,
+                    "signed in as another user",
+                )
+                .query("user_id", id.clone())
+                .header("cookie", other.cookie.clone().unwrap())
                 .body(body),
             );
         }
+    }
+
+    // Sessions on every user-scoped route: none, forged, expired, tampered, or another user's.
+    let secret = &app.config.session_secret;
+    let minted = |user: &str, secret: &str, at: i64| {
+        let set = devchat::session::cookie(secret, user, at, false).unwrap();
+        set.split(';').next().unwrap().to_owned()
+    };
+    let expired = minted(
+        &other.id,
+        secret,
+        hardening::now() - devchat::session::SESSION_SECONDS - 1,
+    );
+    let forged = minted(
+        &subscriber.id,
+        "a-guessed-secret-of-thirty-two-chars",
+        hardening::now(),
+    );
+    let tampered = other
+        .cookie
+        .clone()
+        .unwrap()
+        .replace(&other.id, &subscriber.id);
+    for route in [
+        Route::GetUser,
+        Route::Checkout,
+        Route::Schedule,
+        Route::Portal,
+    ] {
+        let body = if route == Route::Checkout {
+            price_body(&catalog.monthly_price.id)
+        } else {
+            String::new()
+        };
+        let as_subscriber = |name: &str, status, says| {
+            Case::new(format!("{route:?}: {name}"), route, status, says)
+                .query("user_id", subscriber.id.clone())
+                .body(body.clone())
+        };
+        cases.push(as_subscriber("no session", 401, "no session"));
+        cases.push(
+            as_subscriber("another user's session", 403, "signed in as another user")
+                .header("cookie", other.cookie.clone().unwrap()),
+        );
+        cases.push(
+            as_subscriber("a forged session", 401, "not valid").header("cookie", forged.clone()),
+        );
+        cases.push(
+            as_subscriber("a session edited to name another user", 401, "not valid")
+                .header("cookie", tampered.clone()),
+        );
+        cases.push(
+            Case::new(
+                format!("{route:?}: an expired session"),
+                route,
+                401,
+                "expired",
+            )
+            .query("user_id", other.id.clone())
+            .header("cookie", expired.clone())
+            .body(body.clone()),
+        );
     }
 
     // POST /webhook.
@@ -711,6 +785,47 @@ async fn odd_but_valid_emails_sign_up_normalised() {
         sign_up(app, "ada.lovelace@example.com").await.id,
         sign_up(app, "ada.lovelace+billing@example.com").await.id
     );
+}
+
+#[tokio::test]
+async fn sign_up_opens_a_session() {
+    let (_stack, app, _) = provisioned().await;
+    for (proto, secure) in [(None, false), (Some("https"), true), (Some("http"), false)] {
+        let headers: Vec<(&str, &str)> = proto
+            .map(|p| ("x-forwarded-proto", p))
+            .into_iter()
+            .collect();
+        let body = Body::Text(json!({ "email": "cookie@example.com" }).to_string());
+        let answer = Route::SignUp
+            .call(app, request("POST", "/users", &[], &headers, body))
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let set = answer
+            .headers
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(
+            set.starts_with(&format!("{}=", devchat::session::COOKIE)),
+            "{set}"
+        );
+        for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=2592000"] {
+            assert!(set.contains(attribute), "{attribute} missing: {set}");
+        }
+        assert_eq!(set.contains("; Secure"), secure, "{proto:?}: {set}");
+        // The session names the user who signed up, and works on their routes.
+        let user = Signed {
+            id: answer.body["id"].as_str().unwrap().to_owned(),
+            email: String::new(),
+            cookie: answer.session_cookie(),
+        };
+        assert_eq!(
+            call_as(app, Route::GetUser, &user, &[], &[], "")
+                .await
+                .status,
+            200
+        );
+    }
 }
 
 #[tokio::test]

@@ -171,16 +171,31 @@ impl Action {
             Action::GetUser => get_user(&fx.subscriber.0),
             Action::GetUserSession => get_user(&fx.ondemand.0).query("session_id", &fx.ondemand.1),
             Action::Checkout => checkout(&fx.prospect, &fx.monthly_price),
-            Action::Schedule => HttpRequest::new("POST", "/offerings/paircode/schedule")
-                .query("user_id", &fx.ondemand.0)
-                .header("idempotency-key", &format!("bench-{}-{n}", fx.tag)),
-            Action::Portal => HttpRequest::new("POST", "/users/portal")
-                .query("user_id", &fx.subscriber.0)
-                .json(&json!({"priceType": "monthly"})),
+            Action::Schedule => signed_in(
+                HttpRequest::new("POST", "/offerings/paircode/schedule"),
+                &fx.ondemand.0,
+            )
+            .header("idempotency-key", &format!("bench-{}-{n}", fx.tag)),
+            Action::Portal => {
+                signed_in(HttpRequest::new("POST", "/users/portal"), &fx.subscriber.0)
+                    .json(&json!({"priceType": "monthly"}))
+            }
             Action::Webhook => webhook(&fx.webhook_payload),
             Action::Site | Action::Floor => HttpRequest::new("GET", "/"),
         }
     }
+}
+
+/// A user-scoped request as the browser signed in as `user` sends it: their `user_id`
+/// and the session cookie `POST /users` set.
+fn signed_in(req: HttpRequest, user: &str) -> HttpRequest {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let set_cookie = devchat::session::cookie(crate::stack::SESSION_SECRET, user, now, false)
+        .expect("session cookie");
+    let cookie = set_cookie.split(';').next().unwrap_or_default().to_owned();
+    req.query("user_id", user).header("cookie", &cookie)
 }
 
 fn signup(email: &str) -> HttpRequest {
@@ -188,12 +203,11 @@ fn signup(email: &str) -> HttpRequest {
 }
 
 fn get_user(id: &str) -> HttpRequest {
-    HttpRequest::new("GET", "/users").query("user_id", id)
+    signed_in(HttpRequest::new("GET", "/users"), id)
 }
 
 fn checkout(user: &str, price: &str) -> HttpRequest {
-    HttpRequest::new("POST", "/offerings/paircode")
-        .query("user_id", user)
+    signed_in(HttpRequest::new("POST", "/offerings/paircode"), user)
         .json(&json!({ "price": price }))
 }
 

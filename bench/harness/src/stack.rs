@@ -19,6 +19,7 @@ pub const SECRET_KEY: &str = "sk_test_bench";
 pub const WEBHOOK_SECRET: &str = "whsec_devchat_bench_secret";
 pub const CHALLENGE_ID: &str = "bench";
 pub const TABLE_NAME: &str = "devchat-bench";
+pub const SESSION_SECRET: &str = "devchat-bench-session-secret-0123456789";
 
 pub struct Stack {
     _moto: Child,
@@ -83,6 +84,7 @@ impl Stack {
             ("CHALLENGE_ID", CHALLENGE_ID),
             ("APP_URL", "http://127.0.0.1:9000"),
             ("TABLE_NAME", TABLE_NAME),
+            ("SESSION_SECRET", SESSION_SECRET),
             ("AWS_ENDPOINT_URL_DYNAMODB", self.dynamo.url.as_str()),
             ("AWS_ACCESS_KEY_ID", "test"),
             ("AWS_SECRET_ACCESS_KEY", "test"),

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::App;
 use crate::{
     Result, checkout,
-    http::{Request, Response, json_body, require_method, required_query, respond},
+    http::{Request, Response, json_body, require_method, respond},
 };
 
 #[derive(Deserialize)]
@@ -17,7 +17,7 @@ struct Subscribe {
 
 pub async fn handle(app: &App, req: Request) -> Result<Response> {
     require_method(&req, Method::POST)?;
-    let user_id = required_query(&req, "user_id")?;
+    let user_id = super::session_user(app, &req)?;
     let body: Subscribe = json_body(&req)?;
     let url = checkout::start(&app.stripe, &app.store, &app.config, &user_id, &body.price).await?;
     respond(StatusCode::OK, &json!({ "url": url }))

@@ -7,13 +7,13 @@ use serde_json::json;
 use super::App;
 use crate::{
     Result, checkout,
-    http::{Request, Response, query, require_method, required_query, respond},
+    http::{Request, Response, query, require_method, respond},
     store::Store,
 };
 
 pub async fn handle(app: &App, req: Request) -> Result<Response> {
     require_method(&req, Method::GET)?;
-    let user_id = required_query(&req, "user_id")?;
+    let user_id = super::session_user(app, &req)?;
     let user = match query(&req, "session_id") {
         Some(session_id) => {
             checkout::complete(&app.stripe, &app.store, &app.config, &user_id, &session_id).await?

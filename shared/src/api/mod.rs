@@ -20,6 +20,7 @@ use crate::{
     Result,
     config::Config,
     http::{self, Request, Response},
+    session,
     store::DynamoStore,
     stripe::StripeClient,
 };
@@ -33,6 +34,50 @@ pub fn user_json(user: &crate::model::User) -> serde_json::Value {
             serde_json::json!({ "id": s.id, "status": s.status, "type": s.kind });
     }
     value
+}
+
+/// The `user_id` a user-scoped route acts for, once the session proves the caller
+/// signed in as that user: 400 without `user_id`, 401 without a valid session, 403
+/// when the session names another user. Every user-scoped handler starts with it.
+pub fn session_user(app: &App, req: &Request) -> Result<String> {
+    let user_id = http::required_query(req, "user_id")?;
+    let cookies: Vec<&str> = req
+        .headers()
+        .get_all(::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    let cookies = (!cookies.is_empty()).then(|| cookies.join("; "));
+    let signed_in = session::user(
+        &app.config.session_secret,
+        cookies.as_deref(),
+        session::now(),
+    )?;
+    if signed_in != user_id {
+        return Err(crate::Error::Forbidden(
+            "you are signed in as another user".into(),
+        ));
+    }
+    Ok(user_id)
+}
+
+/// Adds the `Set-Cookie` that opens a session for `user_id` to `response`; `Secure`
+/// when the request came over https (API Gateway sets `X-Forwarded-Proto`).
+pub fn open_session(
+    app: &App,
+    req: &Request,
+    user_id: &str,
+    mut response: Response,
+) -> Result<Response> {
+    let https = http::header(req, "x-forwarded-proto")
+        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
+    let cookie = session::cookie(&app.config.session_secret, user_id, session::now(), https)?;
+    let value = ::http::HeaderValue::from_str(&cookie)
+        .map_err(|err| crate::Error::Internal(format!("session cookie: {err}")))?;
+    response
+        .headers_mut()
+        .append(::http::header::SET_COOKIE, value);
+    Ok(response)
 }
 
 /// What every handler borrows: built once per cold start.

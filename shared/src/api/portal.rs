@@ -22,7 +22,7 @@ struct PortalRequest {
 
 pub async fn handle(app: &App, req: Request) -> Result<Response> {
     http::require_method(&req, Method::POST)?;
-    let user_id = http::required_query(&req, "user_id")?;
+    let user_id = super::session_user(app, &req)?;
     optional_json_body::<PortalRequest>(&req)?;
     let catalog = catalog::load(&app.stripe, &app.store, &app.config).await?;
     let session = portal::open(

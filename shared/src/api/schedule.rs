@@ -13,7 +13,7 @@ use crate::{
 
 pub async fn handle(app: &App, req: Request) -> Result<Response> {
     http::require_method(&req, Method::POST)?;
-    let user_id = http::required_query(&req, "user_id")?;
+    let user_id = super::session_user(app, &req)?;
     let identifier = usage::identifier(http::text_header(&req, "idempotency-key")?)?;
     optional_json_body::<serde_json::Map<String, serde_json::Value>>(&req)?;
     let catalog = catalog::load(&app.stripe, &app.store, &app.config).await?;

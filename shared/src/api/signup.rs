@@ -19,5 +19,6 @@ pub async fn handle(app: &App, req: Request) -> Result<Response> {
     require_method(&req, Method::POST)?;
     let body: SignUp = json_body(&req)?;
     let user = sign_up(&app.stripe, &app.store, &app.config, &body.email).await?;
-    respond(StatusCode::OK, &super::user_json(&user))
+    let response = respond(StatusCode::OK, &super::user_json(&user))?;
+    super::open_session(app, &req, &user.id, response)
 }
