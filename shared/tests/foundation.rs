@@ -568,7 +568,8 @@ async fn every_route_over_http_through_cargo_lambda_watch() {
     let redirect = stack
         .pay_checkout(body["url"].as_str().unwrap(), CARD_OK)
         .await;
-    let success = redirect.replace("http://127.0.0.1:9000", "");
+    // APP_URL is the watch URL here: the success redirect comes back to it.
+    let success = redirect.replace(watch.url.as_str(), "");
     let success = success.replace("/dashboard?", &format!("/users?user_id={id}&"));
     let (status, body) = get_json(&success).await;
     assert_eq!(status, 200, "{body}");
