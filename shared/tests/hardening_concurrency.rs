@@ -160,56 +160,28 @@ async fn arrange_session_clicks_count_once_per_key() {
     let user = sign_up(app, "clicker@example.com").await;
     hardening::subscribe(&stack, app, &user, &catalog.ondemand_price.id).await;
 
-    // 100 concurrent clicks, each with its own key → 100 units.
-    let keys: Vec<String> = (0..100).map(|n| format!("click-{n}")).collect();
-    let answers = futures::future::join_all(keys.iter().map(|key| {
-        let user = &user;
-        async move {
-            call_as(
-                app,
-                Route::Schedule,
-                user,
-                &[],
-                &[("idempotency-key", key.as_str())],
-                "",
-            )
-            .await
+    // Sends every click at once; each must be recorded under its key.
+    let click_all = async |keys: Vec<String>| {
+        let answers = futures::future::join_all(keys.iter().map(|key| {
+            let user = &user;
+            async move {
+                let headers = [("idempotency-key", key.as_str())];
+                call_as(app, Route::Schedule, user, &[], &headers, "").await
+            }
+        }))
+        .await;
+        for (key, answer) in keys.iter().zip(&answers) {
+            assert_eq!(answer.status, 200, "{}", answer.body);
+            assert_eq!(answer.body["usageRecord"], key.as_str());
         }
-    }))
-    .await;
-    for (key, answer) in keys.iter().zip(&answers) {
-        assert_eq!(answer.status, 200, "{}", answer.body);
-        assert_eq!(answer.body["usageRecord"], key.as_str());
-    }
+        hardening::meter_total(&stack, &catalog.meter_id, &user.id).await
+    };
+    // 100 concurrent clicks, each with its own key → 100 units.
     assert_eq!(
-        hardening::meter_total(&stack, &catalog.meter_id, &user.id).await,
+        click_all((0..100).map(|n| format!("click-{n}")).collect()).await,
         100
     );
-
     // 10 keys, each sent 10 times, all at once → 10 more units.
-    let retried: Vec<String> = (0..100).map(|n| format!("retried-{}", n % 10)).collect();
-    let answers = futures::future::join_all(retried.iter().map(|key| {
-        let user = &user;
-        async move {
-            call_as(
-                app,
-                Route::Schedule,
-                user,
-                &[],
-                &[("idempotency-key", key.as_str())],
-                "",
-            )
-            .await
-        }
-    }))
-    .await;
-    for (key, answer) in retried.iter().zip(&answers) {
-        assert_eq!(answer.status, 200, "{}", answer.body);
-        assert_eq!(answer.body["usageRecord"], key.as_str());
-    }
-    assert_eq!(
-        hardening::meter_total(&stack, &catalog.meter_id, &user.id).await,
-        110,
-        "10 keys × 10 sends count 10"
-    );
+    let retried = (0..100).map(|n| format!("retried-{}", n % 10)).collect();
+    assert_eq!(click_all(retried).await, 110, "10 keys × 10 sends count 10");
 }
