@@ -29,6 +29,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 pub const API_KEY: &str = "sk_test_devchat_milestones";
 pub const APP_URL: &str = "http://127.0.0.1:9000";
+/// Signs the test sessions; [`request`] signs in as the user a request names.
+pub const SESSION_SECRET: &str = "devchat-test-session-secret-0123456789";
 pub const CARD_OK: &str = "4242 4242 4242 4242";
 /// Attaches fine, every charge fails.
 pub const CARD_CHARGE_FAILS: &str = "4000 0000 0000 0341";
@@ -149,7 +151,7 @@ impl Stack {
             ("CHALLENGE_ID", format!("t{}", &id[..10])),
             ("APP_URL", APP_URL.to_string()),
             ("TABLE_NAME", "devchat-test".to_string()),
-            ("SESSION_SECRET", format!("session-secret-{id}")),
+            ("SESSION_SECRET", SESSION_SECRET.to_string()),
         ]);
         let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
         let store = DynamoStore::new(dynamo_client(&moto_url), &config.table_name);
@@ -383,6 +385,13 @@ pub fn request(
     let mut builder = http::Request::builder().method(method).uri(path);
     for (name, value) in headers {
         builder = builder.header(*name, *value);
+    }
+    // A browser signed in as the user the request names (what `POST /users` set).
+    if let Some((_, user_id)) = query.iter().find(|(name, _)| *name == "user_id") {
+        let set_cookie =
+            devchat::session::cookie(SESSION_SECRET, user_id, devchat::session::now(), false)
+                .unwrap();
+        builder = builder.header("cookie", set_cookie.split(';').next().unwrap());
     }
     let body = if body.is_empty() {
         Body::Empty
