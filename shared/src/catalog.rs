@@ -281,15 +281,15 @@ mod tests {
 
     fn config() -> Config {
         Config::from_lookup(|name| {
-            Some(match name {
+            let value = match name {
                 "STRIPE_SECRET_KEY" => "sk_test_x",
                 "CHALLENGE_ID" => "c1",
                 "APP_URL" => "http://app.test",
                 "TABLE_NAME" => "t",
                 "SESSION_SECRET" => "a-session-secret-of-32-characters",
                 _ => return None,
-            })
-            .map(str::to_owned)
+            };
+            Some(value.to_owned())
         })
         .unwrap()
     }
