@@ -18,8 +18,8 @@ bootstrap: ## Install what is missing into the project (.venv, node_modules, chr
 
 # Each function the way `cargo lambda watch` builds it (`cargo run --bin NAME`: features
 # resolved for that package alone), so watch reuses the binaries instead of rebuilding.
-build: ## Build the emulator, provision and every function
-	cargo build --bin stripe-emulator
+build: ## Build the emulator, provision, every function and the benchmark's hello-world floor
+	cargo build --bin stripe-emulator --bin hello
 	for dir in functions/*/; do cargo build --bin "$$(basename "$$dir")" || exit 1; done
 
 up: ## Start the local stack in the background (moto, emulator, cargo lambda watch, stripe listen)
@@ -47,7 +47,7 @@ test: lint test-rust test-e2e test-deploy test-fuzz ## All the checks and tests 
 	scripts/scan-secrets.sh --self-test && scripts/scan-secrets.sh
 
 test-rust: build ## Unit and integration tests (moto, emulator, cargo lambda watch started by the tests)
-	set -o pipefail; cargo test --workspace 2>&1 | tee target/test-output.log
+	set -o pipefail; cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.log
 
 test-e2e: ## Browser journeys in Chromium against the stack (starts it unless up; screenshots in e2e/artifacts/)
 	e2e/run.sh

@@ -329,7 +329,7 @@ mod tests {
     use crate::events::HttpRequest;
 
     /// The hello-world floor next to this test binary (`target/<profile>/hello`; `make
-    /// test` builds every binary first).
+    /// test` builds it first, in `make build`).
     fn hello() -> std::path::PathBuf {
         let exe = std::env::current_exe().unwrap();
         let dir = exe.parent().and_then(Path::parent).unwrap();
