@@ -95,7 +95,7 @@ impl App {
 
     pub async fn new(config: Config) -> Result<Self> {
         let stripe = StripeClient::new(&config)?;
-        let store = DynamoStore::from_env(&config.table_name).await;
+        let store = DynamoStore::from_env(&config.table_name).await?;
         Ok(App {
             config,
             stripe,

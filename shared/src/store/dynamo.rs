@@ -5,12 +5,14 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::{
     Client,
+    config::{BehaviorVersion, Credentials, Region, SharedHttpClient, timeout::TimeoutConfig},
     error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
     types::{
         AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
         ScalarAttributeType,
     },
 };
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_dynamo::{from_item, to_attribute_value, to_item};
 
@@ -67,18 +69,67 @@ fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> boo
         .is_some_and(|code| code == "ConditionalCheckFailedException")
 }
 
+/// The roots of Amazon Trust Services, which sign the certificates of every AWS service
+/// endpoint, DynamoDB's included. Trusting these five instead of the OS store keeps the
+/// cold start free of reading and parsing every root certificate on the system (the AWS
+/// SDK's default HTTPS client does that at init; see bench/NOTES.md).
+const AMAZON_ROOTS: [&[u8]; 5] = [
+    include_bytes!("certs/AmazonRootCA1.pem"),
+    include_bytes!("certs/AmazonRootCA2.pem"),
+    include_bytes!("certs/AmazonRootCA3.pem"),
+    include_bytes!("certs/AmazonRootCA4.pem"),
+    include_bytes!("certs/SFSRootCAG2.pem"),
+];
+
+/// Operations give up after a few seconds so an unreachable database answers 503 promptly.
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(3))
+        .operation_timeout(Duration::from_secs(8))
+        .build()
+}
+
+/// The SDK's HTTPS client on rustls with ring (the one crypto provider in our binaries)
+/// trusting [`AMAZON_ROOTS`]. Plain `http://` endpoints (a local DynamoDB) work as well.
+fn http_client() -> Result<SharedHttpClient> {
+    let roots = AMAZON_ROOTS.iter().fold(TrustStore::empty(), |roots, pem| {
+        roots.with_pem_certificate(*pem)
+    });
+    let tls = TlsContext::builder()
+        .with_trust_store(roots)
+        .build()
+        .map_err(|err| Error::Internal(format!("configuration: DynamoDB TLS: {err}")))?;
+    Ok(aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .tls_context(tls)
+        .build_https())
+}
+
 impl DynamoStore {
     /// A store on `table`, configured the AWS SDK's standard way (region, credentials,
-    /// and `AWS_ENDPOINT_URL_DYNAMODB` for a local DynamoDB). Operations give up after
-    /// a few seconds so an unreachable database answers 503 promptly.
-    pub async fn from_env(table: &str) -> Self {
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .operation_attempt_timeout(Duration::from_secs(3))
-            .operation_timeout(Duration::from_secs(8))
+    /// and `AWS_ENDPOINT_URL_DYNAMODB` for a local DynamoDB).
+    pub async fn from_env(table: &str) -> Result<Self> {
+        let sdk = aws_config::from_env()
+            .http_client(http_client()?)
+            .timeout_config(timeouts())
+            .load()
+            .await;
+        Ok(DynamoStore::new(Client::new(&sdk), table))
+    }
+
+    /// A client for a local DynamoDB at `endpoint` with dummy credentials and nothing
+    /// read from the environment (tests, benchmarks), otherwise as [`Self::from_env`]'s.
+    pub fn local_client(endpoint: &str) -> Result<Client> {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "local"))
+            .endpoint_url(endpoint)
+            .http_client(http_client()?)
+            .timeout_config(timeouts())
             .build();
-        let sdk = aws_config::from_env().timeout_config(timeouts).load().await;
-        DynamoStore::new(Client::new(&sdk), table)
+        Ok(Client::from_conf(config))
     }
 
     pub fn new(client: Client, table: &str) -> Self {
@@ -241,5 +292,31 @@ impl Store for DynamoStore {
             Err(err) if is_condition_failure(&err) => Ok(false),
             Err(err) => Err(storage("saving a subscription", err)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+
+    use super::*;
+
+    #[test]
+    fn the_trust_store_holds_amazons_five_roots_and_nothing_else() {
+        let mut roots = rustls::RootCertStore::empty();
+        for pem in AMAZON_ROOTS {
+            let certs: Vec<_> = CertificateDer::pem_slice_iter(pem)
+                .collect::<std::result::Result<_, _>>()
+                .unwrap();
+            assert_eq!(certs.len(), 1, "one certificate per file");
+            roots.add(certs[0].clone()).unwrap();
+        }
+        assert_eq!(roots.len(), 5);
+        for root in &roots.roots {
+            let subject: &[u8] = root.subject.as_ref();
+            let issued_to = |name: &[u8]| subject.windows(name.len()).any(|w| w == name);
+            assert!(issued_to(b"Amazon") || issued_to(b"Starfield Services"));
+        }
+        assert!(http_client().is_ok());
     }
 }

@@ -63,10 +63,10 @@ fn sha256_hex(bytes: &[u8]) -> String {
 impl StripeClient {
     /// A client for `config`'s key and base URL (api.stripe.com when `STRIPE_API_BASE` is unset).
     pub fn new(config: &Config) -> Result<Self> {
-        // Both of rustls' crypto providers are linked in (aws-lc-rs: async-stripe and the
-        // AWS SDK; ring: reqwest), so hyper-rustls cannot pick one: choose aws-lc-rs once
-        // per process. (An `Err` means one is installed already.)
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        // ring is the one crypto provider linked in; installing it explicitly keeps
+        // hyper-rustls working should a dependency ever enable a second one. (An `Err`
+        // means one is installed already.)
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = stripe::ClientBuilder::new(&config.stripe_secret_key)
             .app_info("devchat", Some(env!("CARGO_PKG_VERSION").into()), None)
             .timeout(ATTEMPT_TIMEOUT);

@@ -14,7 +14,6 @@ use std::{
     time::Duration,
 };
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use devchat::{
     api::App,
     config::Config,
@@ -116,13 +115,7 @@ async fn start_emulator(secret: &str) -> String {
 
 /// A DynamoDB client for `endpoint` with dummy credentials: nothing leaves the machine.
 pub fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .endpoint_url(endpoint)
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+    DynamoStore::local_client(endpoint).unwrap()
 }
 
 pub struct Stack {
@@ -136,9 +129,7 @@ pub struct Stack {
 
 impl Stack {
     pub async fn start() -> Stack {
-        // Both of rustls' crypto providers are compiled in (aws-lc-rs by async-stripe and
-        // the AWS SDK, ring by reqwest), so rustls cannot pick one by itself.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let _ = rustls::crypto::ring::default_provider().install_default();
         devchat::telemetry::init();
         let id = uuid::Uuid::new_v4().simple().to_string();
         let secret = format!("whsec_{id}");

@@ -190,15 +190,7 @@ impl Stack {
 
     /// A store on this stack's moto server, configured explicitly (no process env).
     pub fn store(&self) -> DynamoStore {
-        let sdk = aws_sdk_dynamodb::Config::builder()
-            .behavior_version_latest()
-            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "test", "test", None, None, "tests",
-            ))
-            .endpoint_url(&self.dynamo)
-            .build();
-        DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(sdk), TABLE)
+        DynamoStore::new(DynamoStore::local_client(&self.dynamo).unwrap(), TABLE)
     }
 
     /// The in-process app every handler borrows.
