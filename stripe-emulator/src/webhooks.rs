@@ -105,7 +105,7 @@ pub fn routes() -> Router<App> {
         )
         .route(
             "/v1/webhook_endpoints/{id}",
-            get(retrieve_endpoint)
+            crate::resources::retrieve(ENDPOINT, "webhook endpoint", "id")
                 .post(update_endpoint)
                 .delete(delete_endpoint),
         )
@@ -175,16 +175,6 @@ async fn create_endpoint(State(app): State<App>, req: StripeRequest) -> ApiResul
         shown["secret"] = json!(secret);
         Ok(shown)
     })?;
-    respond(&app, endpoint, &req.expand)
-}
-
-async fn retrieve_endpoint(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    req.params.finish()?;
-    let endpoint = app.read(|db| db.fetch(ENDPOINT, &id, "webhook endpoint", "id"))?;
     respond(&app, endpoint, &req.expand)
 }
 

@@ -1,10 +1,6 @@
 //! `/v1/events`: every event the emulator emitted, newest first.
 
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    routing::get,
-};
+use axum::{Json, Router, extract::State, routing::get};
 use serde_json::Value;
 
 use crate::{
@@ -17,17 +13,7 @@ use crate::{
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/v1/events", get(list_events))
-        .route("/v1/events/{id}", get(retrieve))
-}
-
-async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    req.params.finish()?;
-    let event = app.read(|db| db.fetch("event", &id, "event", "id"))?;
-    respond(&app, event, &req.expand)
+        .route("/v1/events/{id}", super::retrieve("event", "event", "id"))
 }
 
 /// `type` filters take one `*` wildcard per dot-separated part, as Stripe's do

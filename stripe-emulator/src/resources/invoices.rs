@@ -19,19 +19,12 @@ use crate::{
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/v1/invoices", get(list_invoices))
-        .route("/v1/invoices/{id}", get(retrieve))
+        .route(
+            "/v1/invoices/{id}",
+            super::retrieve("invoice", "invoice", "invoice"),
+        )
         .route("/v1/invoices/{id}/lines", get(lines))
         .route("/v1/invoices/{id}/pay", post(pay))
-}
-
-async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    req.params.finish()?;
-    let invoice = app.read(|db| db.fetch("invoice", &id, "invoice", "invoice"))?;
-    respond(&app, invoice, &req.expand)
 }
 
 async fn lines(

@@ -26,7 +26,10 @@ const FORMULAS: &[&str] = &["sum", "count", "last"];
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/v1/billing/meters", get(list_meters).post(create))
-        .route("/v1/billing/meters/{id}", get(retrieve).post(update))
+        .route(
+            "/v1/billing/meters/{id}",
+            super::retrieve(KIND, WHAT, "id").post(update),
+        )
         .route("/v1/billing/meters/{id}/deactivate", post(deactivate))
         .route("/v1/billing/meters/{id}/reactivate", post(reactivate))
         .route(
@@ -110,16 +113,6 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
         db.emit("billing.meter.created", &obj, None);
         Ok(obj)
     })?;
-    respond(&app, meter, &req.expand)
-}
-
-async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    req.params.finish()?;
-    let meter = app.read(|db| db.fetch(KIND, &id, WHAT, "id"))?;
     respond(&app, meter, &req.expand)
 }
 

@@ -1,8 +1,15 @@
-//! The API resources under `/v1`, one module each.
+//! The API resources under `/v1`, one module each, and the handler they share.
 
-use axum::Router;
+use axum::{
+    Router,
+    extract::{Path, State},
+    routing::{MethodRouter, get},
+};
 
-use crate::App;
+use crate::{
+    App,
+    app::{StripeRequest, respond},
+};
 
 pub mod checkout_sessions;
 pub mod customers;
@@ -29,4 +36,20 @@ pub fn routes() -> Router<App> {
         .merge(invoices::routes())
         .merge(payment_methods::routes())
         .merge(portal_sessions::routes())
+}
+
+/// `GET …/{id}` of a stored object of type `kind`: no parameters but `expand[]`;
+/// a missing one is Stripe's 404 (`No such {what}: '{id}'`, naming `param`).
+pub(crate) fn retrieve(
+    kind: &'static str,
+    what: &'static str,
+    param: &'static str,
+) -> MethodRouter<App> {
+    get(
+        move |State(app): State<App>, Path(id): Path<String>, req: StripeRequest| async move {
+            req.params.finish()?;
+            let obj = app.read(|db| db.fetch(kind, &id, what, param))?;
+            respond(&app, obj, &req.expand)
+        },
+    )
 }

@@ -19,20 +19,13 @@ use crate::{
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/v1/payment_methods", get(list_payment_methods))
-        .route("/v1/payment_methods/{id}", get(retrieve))
+        .route(
+            "/v1/payment_methods/{id}",
+            super::retrieve("payment_method", "PaymentMethod", "payment_method"),
+        )
         .route("/v1/payment_methods/{id}/attach", post(attach))
         .route("/v1/payment_methods/{id}/detach", post(detach))
         .route("/v1/customers/{id}/payment_methods", get(list_for_customer))
-}
-
-async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    req.params.finish()?;
-    let pm = app.read(|db| db.fetch("payment_method", &id, "PaymentMethod", "payment_method"))?;
-    respond(&app, pm, &req.expand)
 }
 
 fn listed(app: &App, customer: &str, kind: Option<&str>) -> ApiResult<Vec<Value>> {

@@ -32,7 +32,7 @@ pub fn routes() -> Router<App> {
         )
         .route(
             "/v1/billing_portal/configurations/{id}",
-            get(retrieve).post(update),
+            super::retrieve(KIND, WHAT, "configuration").post(update),
         )
 }
 
@@ -326,16 +326,6 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
         db.emit("billing_portal.configuration.created", &obj, None);
         Ok(obj)
     })?;
-    respond(&app, config, &req.expand)
-}
-
-async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    req.params.finish()?;
-    let config = app.read(|db| db.fetch(KIND, &id, WHAT, "configuration"))?;
     respond(&app, config, &req.expand)
 }
 

@@ -20,7 +20,10 @@ use crate::{
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/v1/prices", get(list_prices).post(create))
-        .route("/v1/prices/{id}", get(retrieve).post(update))
+        .route(
+            "/v1/prices/{id}",
+            super::retrieve("price", "price", "id").post(update),
+        )
 }
 
 const INTERVALS: &[&str] = &["day", "week", "month", "year"];
@@ -201,16 +204,6 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
         db.emit("price.created", &obj, None);
         Ok(obj)
     })?;
-    respond(&app, price, &req.expand)
-}
-
-async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    req.params.finish()?;
-    let price = app.read(|db| db.fetch("price", &id, "price", "id"))?;
     respond(&app, price, &req.expand)
 }
 

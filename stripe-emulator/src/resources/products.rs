@@ -19,7 +19,10 @@ use crate::{
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/v1/products", get(list_products).post(create))
-        .route("/v1/products/{id}", get(retrieve).post(update))
+        .route(
+            "/v1/products/{id}",
+            super::retrieve("product", "product", "id").post(update),
+        )
 }
 
 async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
@@ -56,16 +59,6 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
         db.emit("product.created", &obj, None);
         Ok(obj)
     })?;
-    respond(&app, product, &req.expand)
-}
-
-async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    req.params.finish()?;
-    let product = app.read(|db| db.fetch("product", &id, "product", "id"))?;
     respond(&app, product, &req.expand)
 }
 

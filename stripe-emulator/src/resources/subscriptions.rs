@@ -23,20 +23,15 @@ pub fn routes() -> Router<App> {
         .route("/v1/subscriptions", get(list_subscriptions))
         .route(
             "/v1/subscriptions/{id}",
-            get(retrieve).post(update).delete(cancel),
+            super::retrieve("subscription", "subscription", "id")
+                .post(update)
+                .delete(cancel),
         )
         .route("/v1/subscription_items", get(list_items))
-        .route("/v1/subscription_items/{id}", get(retrieve_item))
-}
-
-async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    req.params.finish()?;
-    let sub = app.read(|db| db.fetch("subscription", &id, "subscription", "id"))?;
-    respond(&app, sub, &req.expand)
+        .route(
+            "/v1/subscription_items/{id}",
+            super::retrieve("subscription_item", "subscription_item", "id"),
+        )
 }
 
 /// `trial_end`: `now` or a timestamp.
@@ -267,16 +262,6 @@ async fn list_subscriptions(State(app): State<App>, req: StripeRequest) -> ApiRe
     let page = list::page(&mut p, items, "/v1/subscriptions")?;
     p.finish()?;
     respond(&app, page, &req.expand)
-}
-
-async fn retrieve_item(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    req.params.finish()?;
-    let item = app.read(|db| db.fetch("subscription_item", &id, "subscription_item", "id"))?;
-    respond(&app, item, &req.expand)
 }
 
 async fn list_items(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
