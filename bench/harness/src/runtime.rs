@@ -55,6 +55,8 @@ struct Rt {
     /// When the process first asked for an event (Init Duration ends here).
     first_next: watch::Sender<Option<Instant>>,
     init_error: watch::Sender<Option<String>>,
+    /// The bodies PUT to `/cfn-response` (CloudFormation's ResponseURL), in order.
+    cfn_answers: Mutex<Vec<Value>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -113,6 +115,7 @@ impl Instance {
             waiting: Mutex::new(HashMap::new()),
             first_next,
             init_error,
+            cfn_answers: Mutex::new(Vec::new()),
         });
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr: SocketAddr = listener.local_addr()?;
@@ -125,7 +128,7 @@ impl Instance {
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_failed))
             // CloudFormation's ResponseURL for the provision function's custom resource.
-            .route("/cfn-response", put(|| async { StatusCode::OK }))
+            .route("/cfn-response", put(cfn_answer))
             .with_state(rt.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
@@ -323,23 +326,41 @@ async fn init_failed(State(rt): State<Arc<Rt>>, body: Bytes) -> StatusCode {
     StatusCode::ACCEPTED
 }
 
+async fn cfn_answer(State(rt): State<Arc<Rt>>, body: Bytes) -> StatusCode {
+    let answer = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    lock(&rt.cfn_answers).push(answer);
+    StatusCode::OK
+}
+
+impl Instance {
+    /// What the function has PUT to CloudFormation's ResponseURL so far.
+    pub fn cfn_answers(&self) -> Vec<Value> {
+        lock(&self.rt.cfn_answers).clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::events::HttpRequest;
 
+    /// A binary of this workspace next to this test binary (`target/<profile>/NAME`).
+    fn built(name: &str) -> std::path::PathBuf {
+        let exe = std::env::current_exe().unwrap();
+        let dir = exe.parent().and_then(Path::parent).unwrap();
+        let binary = dir.join(name);
+        assert!(
+            binary.is_file(),
+            "{} is missing: cargo build --bin {name} (make build)",
+            binary.display()
+        );
+        binary
+    }
+
     /// The hello-world floor next to this test binary (`target/<profile>/hello`; `make
     /// test` builds it first, in `make build`).
     fn hello() -> std::path::PathBuf {
-        let exe = std::env::current_exe().unwrap();
-        let dir = exe.parent().and_then(Path::parent).unwrap();
-        let hello = dir.join("hello");
-        assert!(
-            hello.is_file(),
-            "{} is missing: cargo build -p hello",
-            hello.display()
-        );
-        hello
+        built("hello")
     }
 
     #[tokio::test]
@@ -358,5 +379,36 @@ mod tests {
         assert!(second.delivered > first.answered);
         assert!(instance.peak_rss_kib().unwrap() > 0);
         instance.stop().await;
+    }
+
+    /// A stack must never wait for a custom resource: with its configuration broken
+    /// (no Stripe key), the provision function still answers CloudFormation — FAILED
+    /// with the reason for Create, SUCCESS for Delete so the stack can be torn down.
+    #[tokio::test]
+    async fn provision_with_a_broken_configuration_still_answers_cloudformation() {
+        let env = [
+            ("TABLE_NAME".to_string(), "devchat-test".to_string()),
+            ("AWS_REGION".to_string(), "us-east-1".to_string()),
+            ("AWS_EC2_METADATA_DISABLED".to_string(), "true".to_string()),
+        ];
+        let mut instance = Instance::spawn("provision", &built("provision"), &env)
+            .await
+            .unwrap();
+        let url = format!("http://{}/cfn-response", instance.runtime_addr);
+        instance
+            .invoke(&crate::events::cfn_create(&url))
+            .await
+            .unwrap();
+        let mut delete = crate::events::cfn_create(&url);
+        delete["RequestType"] = "Delete".into();
+        delete["PhysicalResourceId"] = "devchat-catalog".into();
+        instance.invoke(&delete).await.unwrap();
+        let answers = instance.cfn_answers();
+        instance.stop().await;
+        assert_eq!(answers.len(), 2, "{answers:?}");
+        assert_eq!(answers[0]["Status"], "FAILED", "{answers:?}");
+        let reason = answers[0]["Reason"].as_str().unwrap_or_default();
+        assert!(reason.contains("STRIPE_SECRET_KEY"), "{reason}");
+        assert_eq!(answers[1]["Status"], "SUCCESS", "{answers:?}");
     }
 }

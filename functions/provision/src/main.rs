@@ -3,7 +3,9 @@
 //! - Locally (no `AWS_LAMBDA_RUNTIME_API`): runs once, prints the catalog as JSON, exits 0.
 //!   `--create-table` first creates the DynamoDB table if it is missing (local stack, tests).
 //! - In AWS: a CloudFormation custom resource; each event goes to `devchat::cfn::handle`,
-//!   which always answers the stack's ResponseURL.
+//!   which always answers the stack's ResponseURL — also when the configuration is
+//!   broken (a missing secret): then Create and Update answer FAILED with the reason,
+//!   and Delete still succeeds, so a stack never waits for a timeout.
 
 use clap::Parser;
 use devchat::{
@@ -25,8 +27,9 @@ struct Cli {
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     devchat::telemetry::init();
-    let app = App::from_env().await?;
+    let app = App::from_env().await;
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        let app = app?;
         let cli = Cli::parse();
         if cli.create_table {
             app.store.ensure_table().await?;
@@ -35,10 +38,16 @@ async fn main() -> Result<(), lambda_http::Error> {
         println!("{}", serde_json::to_string_pretty(&catalog)?);
         return Ok(());
     }
+    if let Err(err) = &app {
+        tracing::error!(error = %err, "cold start failed: every Create and Update will answer FAILED");
+    }
     let app = &app;
     lambda_runtime::run(service_fn(|event: LambdaEvent<CfnRequest>| async move {
         let deadline = event.context.deadline();
         cfn::handle(event.payload, deadline, || async {
+            let app = app
+                .as_ref()
+                .map_err(|err| devchat::Error::Internal(format!("cold start failed: {err}")))?;
             let catalog = catalog::provision(&app.stripe, &app.store, &app.config).await?;
             // CloudFormation `Data`: flat strings, readable with Fn::GetAtt.
             Ok::<Value, devchat::Error>(json!({
