@@ -16,18 +16,9 @@
 //! `Create`, echoed back on `Update` and `Delete`, so CloudFormation never mistakes an
 //! update for a replacement.
 //!
-//! How `functions/provision` uses it in Lambda mode:
-//!
-//! ```ignore
-//! lambda_http::lambda_runtime::run(service_fn(|event: LambdaEvent<CfnRequest>| async move {
-//!     let deadline = event.context.deadline();
-//!     devchat::cfn::handle(event.payload, deadline, || async {
-//!         let catalog = devchat::catalog::provision(&stripe, &store).await?;
-//!         Ok(serde_json::to_value(&catalog)?) // a flat JSON object of strings
-//!     })
-//!     .await
-//! }))
-//! ```
+//! `functions/provision/src/main.rs` runs it in Lambda mode: each `LambdaEvent<CfnRequest>`
+//! goes to [`handle`] with the invocation's deadline and a closure that converges the
+//! catalog and returns its ids as a flat JSON object of strings.
 
 use std::{
     collections::BTreeMap,

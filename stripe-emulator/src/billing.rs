@@ -119,8 +119,9 @@ fn luhn(number: &str) -> bool {
 // ---------------------------------------------------------------------------
 // Calendar arithmetic (UTC), for month and year periods anchored like Stripe's.
 
-/// (year, month 1–12, day 1–31) of a Unix timestamp.
-fn civil(ts: i64) -> (i64, i64, i64) {
+/// (year, month 1–12, day 1–31) of a Unix timestamp (proleptic Gregorian, after
+/// Howard Hinnant's algorithm).
+pub(crate) fn civil(ts: i64) -> (i64, i64, i64) {
     let z = ts.div_euclid(86_400) + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

@@ -153,16 +153,7 @@ fn date(ts: i64) -> String {
         "November",
         "December",
     ];
-    // Days to civil date (proleptic Gregorian), after Howard Hinnant's algorithm.
-    let days = ts.div_euclid(86_400) + 719_468;
-    let era = days.div_euclid(146_097);
-    let doe = days - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = crate::billing::civil(ts);
     format!("{} {day}, {year}", MONTHS[(month - 1) as usize])
 }
 

@@ -89,20 +89,28 @@ fn read_fields(p: &mut Params) -> ApiResult<Fields> {
     })
 }
 
-/// Attaches a payment method to a customer, as `POST /v1/payment_methods/{id}/attach`
-/// does (the handler there can share this).
-pub fn attach(db: &mut Db, customer: &str, pm: &str) -> ApiResult<Value> {
-    let param = "payment_method";
-    let before = db.fetch_param("payment_method", pm, "PaymentMethod", param)?;
+/// Attaches a payment method to a customer, emitting `payment_method.attached`
+/// (attaching it again to the same customer changes nothing). `param` is the request
+/// parameter that named the payment method (`payment_method` on a customer);
+/// `None` when the path did (`POST /v1/payment_methods/{id}/attach`): a missing one
+/// is then a 404 and the error about one attached elsewhere names no parameter.
+pub fn attach(db: &mut Db, customer: &str, pm: &str, param: Option<&str>) -> ApiResult<Value> {
+    let before = match param {
+        Some(param) => db.fetch_param("payment_method", pm, "PaymentMethod", param)?,
+        None => db.fetch("payment_method", pm, "PaymentMethod", "payment_method")?,
+    };
     if before["customer"] == customer {
         return Ok(before);
     }
     if !before["customer"].is_null() {
-        return Err(ApiError::invalid_param(
-            param,
+        let err = ApiError::invalid(
             "The payment method you provided has already been attached to a customer.",
         )
-        .code("payment_method_unexpected_state"));
+        .code("payment_method_unexpected_state");
+        return Err(match param {
+            Some(param) => err.param(param),
+            None => err,
+        });
     }
     db.change(
         ("payment_method", pm, "PaymentMethod"),
@@ -131,7 +139,7 @@ fn apply(db: &mut Db, obj: &mut Value, f: Fields) -> ApiResult<()> {
         }
     }
     if let Some(pm) = &f.payment_method {
-        attach(db, &id, pm)?;
+        attach(db, &id, pm, Some("payment_method"))?;
     }
     for (key, value) in [
         ("email", f.email),

@@ -6,13 +6,14 @@ use axum::{
     extract::{Path, State},
     routing::{get, post},
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::{
     App,
     app::{StripeRequest, respond},
     error::{ApiError, ApiResult},
     list,
+    resources::customers,
     state::previous_attributes,
 };
 
@@ -84,26 +85,10 @@ async fn attach(
     let customer = p.req_str("customer")?;
     p.finish()?;
     let pm = app.write(|db| {
-        let before = db.fetch("payment_method", &id, "PaymentMethod", "payment_method")?;
+        // The path's payment method first (404), then the customer (400).
+        db.fetch("payment_method", &id, "PaymentMethod", "payment_method")?;
         db.fetch_param("customer", &customer, "customer", "customer")?;
-        if before["customer"] == customer.as_str() {
-            return Ok(before);
-        }
-        if !before["customer"].is_null() {
-            return Err(ApiError::invalid(
-                "The payment method you provided has already been attached to a customer.",
-            )
-            .code("payment_method_unexpected_state"));
-        }
-        let mut pm = before.clone();
-        pm["customer"] = json!(customer);
-        let pm = db.put(pm);
-        db.emit(
-            "payment_method.attached",
-            &pm,
-            previous_attributes(&before, &pm),
-        );
-        Ok(pm)
+        customers::attach(db, &customer, &id, None)
     })?;
     respond(&app, pm, &req.expand)
 }
