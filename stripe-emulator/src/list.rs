@@ -1,7 +1,9 @@
 //! Stripe list objects and `expand[]`.
 
+use axum::Json;
 use serde_json::{Value, json};
 
+use crate::App;
 use crate::error::{ApiError, ApiResult};
 use crate::form::Params;
 use crate::state::Db;
@@ -49,6 +51,40 @@ pub fn page(p: &mut Params, items: Vec<Value>, url: &str) -> ApiResult<Value> {
         "has_more": has_more,
         "url": url,
     }))
+}
+
+/// Answers a list request: pages `items` (see [`page`]), refuses any parameter left
+/// unread, then expands what `expand[]` asks.
+pub fn answer(
+    app: &App,
+    mut p: Params,
+    expand: &[String],
+    items: Vec<Value>,
+    url: &str,
+) -> ApiResult<Json<Value>> {
+    let page = page(&mut p, items, url)?;
+    p.finish()?;
+    crate::app::respond(app, page, expand)
+}
+
+/// Answers a list of the stored objects of type `kind` (newest first) that `keep` keeps.
+pub fn filtered(
+    app: &App,
+    p: Params,
+    expand: &[String],
+    (kind, url): (&str, &str),
+    keep: impl Fn(&Value) -> bool,
+) -> ApiResult<Json<Value>> {
+    let items = app.read(|db| db.all(kind).into_iter().filter(|o| keep(o)).collect());
+    answer(app, p, expand, items, url)
+}
+
+/// Whether `obj[field]` is the value a list filter asks for; no filter matches all.
+pub fn is<T>(obj: &Value, field: &str, want: &Option<T>) -> bool
+where
+    Value: PartialEq<T>,
+{
+    want.as_ref().is_none_or(|w| obj[field] == *w)
 }
 
 /// Replaces ids with the objects they name along each dotted path of `expand[]`

@@ -229,9 +229,6 @@ async fn delete_endpoint(
 }
 
 async fn list_endpoints(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
-    let items = app.read(|db| db.all(ENDPOINT));
-    let page = list::page(&mut p, items, "/v1/webhook_endpoints")?;
-    p.finish()?;
-    respond(&app, page, &req.expand)
+    let url = "/v1/webhook_endpoints";
+    list::filtered(&app, req.params, &req.expand, (ENDPOINT, url), |_| true)
 }

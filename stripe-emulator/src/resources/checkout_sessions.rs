@@ -411,7 +411,6 @@ async fn line_items(
     Path(id): Path<String>,
     req: StripeRequest,
 ) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
     let items = app.read(|db| {
         db.fetch("checkout.session", &id, "checkout.session", "session")?;
         Ok::<_, ApiError>(
@@ -421,13 +420,8 @@ async fn line_items(
         )
     })?;
     // Line items keep their given order (oldest first), as Stripe lists them.
-    let page = list::page(
-        &mut p,
-        items,
-        &format!("/v1/checkout/sessions/{id}/line_items"),
-    )?;
-    p.finish()?;
-    respond(&app, page, &req.expand)
+    let url = format!("/v1/checkout/sessions/{id}/line_items");
+    list::answer(&app, req.params, &req.expand, items, &url)
 }
 
 async fn expire(
@@ -459,24 +453,11 @@ async fn list_sessions(State(app): State<App>, req: StripeRequest) -> ApiResult<
     let status = p.enum_str("status", &["open", "complete", "expired"])?;
     let subscription = p.str("subscription")?;
     let payment_intent = p.str("payment_intent")?;
-    let items = app.read(|db| {
-        db.all("checkout.session")
-            .into_iter()
-            .filter(|o| customer.as_ref().is_none_or(|c| o["customer"] == json!(c)))
-            .filter(|o| status.as_ref().is_none_or(|s| o["status"] == json!(s)))
-            .filter(|o| {
-                subscription
-                    .as_ref()
-                    .is_none_or(|s| o["subscription"] == json!(s))
-            })
-            .filter(|o| {
-                payment_intent
-                    .as_ref()
-                    .is_none_or(|s| o["payment_intent"] == json!(s))
-            })
-            .collect()
-    });
-    let page = list::page(&mut p, items, "/v1/checkout/sessions")?;
-    p.finish()?;
-    respond(&app, page, &req.expand)
+    let url = "/v1/checkout/sessions";
+    list::filtered(&app, p, &req.expand, ("checkout.session", url), |o| {
+        list::is(o, "customer", &customer)
+            && list::is(o, "status", &status)
+            && list::is(o, "subscription", &subscription)
+            && list::is(o, "payment_intent", &payment_intent)
+    })
 }

@@ -248,14 +248,7 @@ async fn list_customers(State(app): State<App>, req: StripeRequest) -> ApiResult
     let mut p = req.params;
     let email = p.str("email")?;
     let created = list::Range::read(&mut p, "created")?;
-    let items = app.read(|db| {
-        db.all("customer")
-            .into_iter()
-            .filter(|o| email.as_ref().is_none_or(|e| o["email"] == e.as_str()))
-            .filter(|o| list::Range::matches(&created, o, "created"))
-            .collect()
-    });
-    let page = list::page(&mut p, items, "/v1/customers")?;
-    p.finish()?;
-    respond(&app, page, &req.expand)
+    list::filtered(&app, p, &req.expand, ("customer", "/v1/customers"), |o| {
+        list::is(o, "email", &email) && list::Range::matches(&created, o, "created")
+    })
 }

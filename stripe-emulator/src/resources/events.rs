@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::{
     App,
-    app::{StripeRequest, respond},
+    app::StripeRequest,
     error::{ApiError, ApiResult},
     list,
 };
@@ -43,19 +43,11 @@ async fn list_events(State(app): State<App>, req: StripeRequest) -> ApiResult<Js
         ));
     }
     let patterns: Option<Vec<String>> = kind.map(|k| vec![k]).or(types);
-    let items = app.read(|db| {
-        db.all("event")
-            .into_iter()
-            .filter(|e| {
-                let t = e["type"].as_str().unwrap_or_default();
-                patterns
-                    .as_ref()
-                    .is_none_or(|ps| ps.iter().any(|pat| type_matches(pat, t)))
-            })
-            .filter(|e| list::Range::matches(&created, e, "created"))
-            .collect()
-    });
-    let page = list::page(&mut p, items, "/v1/events")?;
-    p.finish()?;
-    respond(&app, page, &req.expand)
+    list::filtered(&app, p, &req.expand, ("event", "/v1/events"), |e| {
+        let t = e["type"].as_str().unwrap_or_default();
+        patterns
+            .as_ref()
+            .is_none_or(|ps| ps.iter().any(|pat| type_matches(pat, t)))
+            && list::Range::matches(&created, e, "created")
+    })
 }

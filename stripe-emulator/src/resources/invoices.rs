@@ -6,7 +6,7 @@ use axum::{
     extract::{Path, State},
     routing::{get, post},
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::{
     App,
@@ -32,15 +32,18 @@ async fn lines(
     Path(id): Path<String>,
     req: StripeRequest,
 ) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
     let invoice = app.read(|db| db.fetch("invoice", &id, "invoice", "invoice"))?;
     let items = invoice["lines"]["data"]
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let page = list::page(&mut p, items, &format!("/v1/invoices/{id}/lines"))?;
-    p.finish()?;
-    respond(&app, page, &req.expand)
+    list::answer(
+        &app,
+        req.params,
+        &req.expand,
+        items,
+        &format!("/v1/invoices/{id}/lines"),
+    )
 }
 
 async fn list_invoices(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
@@ -55,21 +58,15 @@ async fn list_invoices(State(app): State<App>, req: StripeRequest) -> ApiResult<
         "collection_method",
         &["charge_automatically", "send_invoice"],
     )?;
-    let items = app.read(|db| {
-        db.all("invoice")
-            .into_iter()
-            .filter(|o| customer.as_ref().is_none_or(|c| o["customer"] == json!(c)))
-            .filter(|o| {
-                subscription
-                    .as_ref()
-                    .is_none_or(|s| o["parent"]["subscription_details"]["subscription"] == json!(s))
-            })
-            .filter(|o| status.as_ref().is_none_or(|s| o["status"] == json!(s)))
-            .collect()
-    });
-    let page = list::page(&mut p, items, "/v1/invoices")?;
-    p.finish()?;
-    respond(&app, page, &req.expand)
+    list::filtered(&app, p, &req.expand, ("invoice", "/v1/invoices"), |o| {
+        list::is(o, "customer", &customer)
+            && list::is(
+                &o["parent"]["subscription_details"],
+                "subscription",
+                &subscription,
+            )
+            && list::is(o, "status", &status)
+    })
 }
 
 /// Charges an open invoice now (e.g. after a failed renewal); 402 when the card fails.

@@ -195,15 +195,9 @@ async fn reactivate(
 async fn list_meters(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
     let mut p = req.params;
     let status = p.enum_str("status", &["active", "inactive"])?;
-    let items = app.read(|db| {
-        db.all(KIND)
-            .into_iter()
-            .filter(|m| status.as_ref().is_none_or(|s| m["status"] == s.as_str()))
-            .collect()
-    });
-    let page = list::page(&mut p, items, "/v1/billing/meters")?;
-    p.finish()?;
-    respond(&app, page, &req.expand)
+    list::filtered(&app, p, &req.expand, (KIND, "/v1/billing/meters"), |m| {
+        list::is(m, "status", &status)
+    })
 }
 
 /// `POST /v1/billing/meter_events`.
@@ -387,11 +381,11 @@ async fn event_summaries(
         out.reverse();
         Ok(out)
     })?;
-    let page = list::page(
-        &mut p,
+    list::answer(
+        &app,
+        p,
+        &req.expand,
         summaries,
         &format!("/v1/billing/meters/{id}/event_summaries"),
-    )?;
-    p.finish()?;
-    respond(&app, page, &req.expand)
+    )
 }

@@ -53,9 +53,7 @@ async fn list_payment_methods(
         // Without a customer Stripe lists the account's unattached ones: none here.
         None => Vec::new(),
     };
-    let page = list::page(&mut p, items, "/v1/payment_methods")?;
-    p.finish()?;
-    respond(&app, page, &req.expand)
+    list::answer(&app, p, &req.expand, items, "/v1/payment_methods")
 }
 
 async fn list_for_customer(
@@ -67,13 +65,8 @@ async fn list_for_customer(
     let kind = p.str("type")?;
     p.str("allow_redisplay")?;
     let items = listed(&app, &id, kind.as_deref())?;
-    let page = list::page(
-        &mut p,
-        items,
-        &format!("/v1/customers/{id}/payment_methods"),
-    )?;
-    p.finish()?;
-    respond(&app, page, &req.expand)
+    let url = format!("/v1/customers/{id}/payment_methods");
+    list::answer(&app, p, &req.expand, items, &url)
 }
 
 async fn attach(

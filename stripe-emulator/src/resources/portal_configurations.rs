@@ -368,14 +368,8 @@ async fn list_configurations(State(app): State<App>, req: StripeRequest) -> ApiR
     let mut p = req.params;
     let active = p.bool("active")?;
     let is_default = p.bool("is_default")?;
-    let items = app.read(|db| {
-        db.all(KIND)
-            .into_iter()
-            .filter(|c| active.is_none_or(|a| c["active"] == json!(a)))
-            .filter(|c| is_default.is_none_or(|d| c["is_default"] == json!(d)))
-            .collect()
-    });
-    let page = list::page(&mut p, items, "/v1/billing_portal/configurations")?;
-    p.finish()?;
-    respond(&app, page, &req.expand)
+    let url = "/v1/billing_portal/configurations";
+    list::filtered(&app, p, &req.expand, (KIND, url), |c| {
+        list::is(c, "active", &active) && list::is(c, "is_default", &is_default)
+    })
 }

@@ -268,30 +268,18 @@ async fn list_prices(State(app): State<App>, req: StripeRequest) -> ApiResult<Js
         }
         None => (None, None, None),
     };
-    let eq = |o: &Value, field: &str, want: &Option<String>| {
-        want.as_ref().is_none_or(|w| o[field] == json!(w))
-    };
-    let items = app.read(|db| {
-        db.all("price")
-            .into_iter()
-            .filter(|o| active.is_none_or(|a| o["active"] == json!(a)))
-            .filter(|o| eq(o, "product", &product) && eq(o, "currency", &currency))
-            .filter(|o| eq(o, "type", &kind))
-            .filter(|o| {
-                lookup_keys
-                    .as_ref()
-                    .is_none_or(|keys| keys.iter().any(|k| o["lookup_key"] == json!(k)))
-            })
-            .filter(|o| list::Range::matches(&created, o, "created"))
-            .filter(|o| {
-                let r = &o["recurring"];
-                eq(r, "interval", &interval)
-                    && eq(r, "usage_type", &usage_type)
-                    && eq(r, "meter", &meter)
-            })
-            .collect()
-    });
-    let page = list::page(&mut p, items, "/v1/prices")?;
-    p.finish()?;
-    respond(&app, page, &req.expand)
+    list::filtered(&app, p, &req.expand, ("price", "/v1/prices"), |o| {
+        let r = &o["recurring"];
+        list::is(o, "active", &active)
+            && list::is(o, "product", &product)
+            && list::is(o, "currency", &currency)
+            && list::is(o, "type", &kind)
+            && lookup_keys
+                .as_ref()
+                .is_none_or(|keys| keys.iter().any(|k| o["lookup_key"] == json!(k)))
+            && list::Range::matches(&created, o, "created")
+            && list::is(r, "interval", &interval)
+            && list::is(r, "usage_type", &usage_type)
+            && list::is(r, "meter", &meter)
+    })
 }

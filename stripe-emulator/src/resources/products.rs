@@ -118,18 +118,11 @@ async fn list_products(State(app): State<App>, req: StripeRequest) -> ApiResult<
     let active = p.bool("active")?;
     let url = p.str("url")?;
     let ids = p.str_list("ids")?;
-    let items = app.read(|db| {
-        db.all("product")
-            .into_iter()
-            .filter(|o| active.is_none_or(|a| o["active"] == json!(a)))
-            .filter(|o| url.as_ref().is_none_or(|u| o["url"] == json!(u)))
-            .filter(|o| {
-                ids.as_ref()
-                    .is_none_or(|ids| ids.iter().any(|id| o["id"] == json!(id)))
-            })
-            .collect()
-    });
-    let page = list::page(&mut p, items, "/v1/products")?;
-    p.finish()?;
-    respond(&app, page, &req.expand)
+    list::filtered(&app, p, &req.expand, ("product", "/v1/products"), |o| {
+        list::is(o, "active", &active)
+            && list::is(o, "url", &url)
+            && ids
+                .as_ref()
+                .is_none_or(|ids| ids.iter().any(|id| o["id"] == json!(id)))
+    })
 }

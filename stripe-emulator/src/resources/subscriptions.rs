@@ -237,31 +237,23 @@ async fn list_subscriptions(State(app): State<App>, req: StripeRequest) -> ApiRe
         "collection_method",
         &["charge_automatically", "send_invoice"],
     )?;
-    let items = app.read(|db| {
-        db.all("subscription")
-            .into_iter()
-            .filter(|o| customer.as_ref().is_none_or(|c| o["customer"] == json!(c)))
-            .filter(|o| {
-                let s = o["status"].as_str().unwrap_or_default();
-                match status.as_deref() {
-                    None => s != "canceled" && s != "incomplete_expired",
-                    Some("all") => true,
-                    Some("ended") => s == "canceled" || s == "incomplete_expired",
-                    Some(want) => s == want,
-                }
+    let url = "/v1/subscriptions";
+    list::filtered(&app, p, &req.expand, ("subscription", url), |o| {
+        let s = o["status"].as_str().unwrap_or_default();
+        let status_matches = match status.as_deref() {
+            None => s != "canceled" && s != "incomplete_expired",
+            Some("all") => true,
+            Some("ended") => s == "canceled" || s == "incomplete_expired",
+            Some(want) => s == want,
+        };
+        list::is(o, "customer", &customer)
+            && status_matches
+            && price.as_ref().is_none_or(|pr| {
+                o["items"]["data"]
+                    .as_array()
+                    .is_some_and(|items| items.iter().any(|i| i["price"]["id"] == json!(pr)))
             })
-            .filter(|o| {
-                price.as_ref().is_none_or(|pr| {
-                    o["items"]["data"]
-                        .as_array()
-                        .is_some_and(|items| items.iter().any(|i| i["price"]["id"] == json!(pr)))
-                })
-            })
-            .collect()
-    });
-    let page = list::page(&mut p, items, "/v1/subscriptions")?;
-    p.finish()?;
-    respond(&app, page, &req.expand)
+    })
 }
 
 async fn list_items(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
@@ -276,7 +268,5 @@ async fn list_items(State(app): State<App>, req: StripeRequest) -> ApiResult<Jso
         )?;
         Ok::<_, ApiError>(sub["items"]["data"].as_array().cloned().unwrap_or_default())
     })?;
-    let page = list::page(&mut p, items, "/v1/subscription_items")?;
-    p.finish()?;
-    respond(&app, page, &req.expand)
+    list::answer(&app, p, &req.expand, items, "/v1/subscription_items")
 }
