@@ -2,11 +2,6 @@
 //! GET the page, check Stripe's test hooks are there, POST its forms, follow the
 //! redirects; and what each step did to the state, through the API.
 
-#[allow(dead_code)]
-#[path = "api/support.rs"]
-mod api_support;
-#[allow(dead_code)]
-#[path = "billing/support.rs"]
 mod support;
 
 use reqwest::{StatusCode, header::LOCATION, redirect::Policy};
@@ -108,13 +103,6 @@ const CHECKOUT_HOOKS: &[&str] = &[
     r#"data-testid="hosted-payment-submit-button""#,
 ];
 
-async fn customer(emu: &Emu, email: &str) -> String {
-    id(&emu
-        .post("/v1/customers", &format!("email={email}"))
-        .await
-        .ok())
-}
-
 async fn subscriptions_of(emu: &Emu, customer: &str) -> Vec<Value> {
     emu.get(&format!("/v1/subscriptions?customer={customer}&status=all"))
         .await
@@ -133,7 +121,7 @@ async fn trial_session(emu: &Emu, price: &str, cus: &str) -> Value {
 /// A new customer and a trial Checkout Session for them on the monthly price.
 async fn trial_checkout(emu: &Emu, email: &str) -> (String, Value) {
     let (monthly, _, _) = emu.catalog().await;
-    let cus = customer(emu, email).await;
+    let cus = emu.customer(email).await;
     let s = trial_session(emu, &monthly, &cus).await;
     (cus, s)
 }
@@ -142,7 +130,7 @@ async fn trial_checkout(emu: &Emu, email: &str) -> (String, Value) {
 async fn checkout_page_shows_the_offer_the_customer_and_every_test_hook() {
     let emu = Emu::start().await;
     let (monthly, metered, _) = emu.catalog().await;
-    let cus = customer(&emu, "ada%40example.com").await;
+    let cus = emu.customer("ada%40example.com").await;
     let s = trial_session(&emu, &monthly, &cus).await;
     let page = open(s["url"].as_str().unwrap()).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -237,7 +225,7 @@ async fn a_card_whose_charges_fail_still_starts_a_trial_and_metered_plans_owe_no
     assert_eq!(subscriptions_of(&emu, &cus).await[0]["status"], "trialing");
 
     let (_, metered, _) = emu.catalog().await;
-    let cus = customer(&emu, "metered%40example.com").await;
+    let cus = emu.customer("metered%40example.com").await;
     let s = emu
         .session(&metered, None, &format!("&customer={cus}"))
         .await;
@@ -289,7 +277,7 @@ async fn a_declined_card_is_shown_on_the_page_and_creates_nothing() {
 async fn form_mistakes_are_shown_next_to_their_fields() {
     let emu = Emu::start().await;
     let (monthly, _, _) = emu.catalog().await;
-    let cus = customer(&emu, "typo%40example.com").await;
+    let cus = emu.customer("typo%40example.com").await;
     let s = emu
         .session(&monthly, Some(1), &format!("&customer={cus}"))
         .await;
@@ -409,7 +397,7 @@ async fn expired_and_unknown_sessions_say_so() {
 /// portal session for them under a configuration built from `features`.
 async fn portal(emu: &Emu, features: &str) -> (String, String, String) {
     let (monthly, _, _) = emu.catalog().await;
-    let cus = customer(emu, "portal%40example.com").await;
+    let cus = emu.customer("portal%40example.com").await;
     let s = emu
         .session(&monthly, Some(1), &format!("&customer={cus}"))
         .await;

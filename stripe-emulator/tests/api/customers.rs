@@ -154,7 +154,8 @@ async fn customers_take_payment_methods() {
     let pm = unattached_card(&mut db);
     let spare = unattached_card(&mut db);
     std::fs::write(&file, serde_json::to_vec(&db).unwrap()).unwrap();
-    let emu = Emu::start_with(Some(file)).await;
+    let db = stripe_emulator::app::load(&file).unwrap();
+    let emu = Emu::start_with(Some(file), db).await;
 
     let customer = emu
         .post(

@@ -7,6 +7,7 @@ mod meters;
 mod portal_configurations;
 mod prices;
 mod sdk;
+#[path = "../support/mod.rs"]
 mod support;
 mod webhook_endpoints;
 mod wire;

@@ -3,13 +3,10 @@
 //! clock (trial ends, renewals, metered usage) and persistence. Each test serves
 //! its own emulator in-process on a free port.
 
-#[allow(dead_code)]
-#[path = "../api/support.rs"]
-mod api_support;
-
 mod checkout;
 mod clock;
 mod persistence;
 mod portal;
 mod subscriptions;
+#[path = "../support/mod.rs"]
 mod support;

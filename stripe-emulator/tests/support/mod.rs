@@ -1,18 +1,50 @@
-//! An emulator served in-process on a free port, with its `App` at hand so a test
-//! can pay a Checkout Session the way the hosted page does (`billing::complete_checkout`).
+//! What the emulator's test crates share (`api`, `billing`, `hosted_pages`): an
+//! emulator served in-process on a free port, with its `App` at hand so a test can
+//! pay a Checkout Session the way the hosted page does (`billing::complete_checkout`),
+//! and a small Stripe-speaking client.
+
+// Each test crate uses its own part of this module.
+#![allow(dead_code)]
 
 use serde_json::Value;
 use stripe_emulator::{App, Config, app, billing, state::Db};
 
-pub use crate::api_support::Res;
+pub const KEY: &str = "sk_test_emulator_tests";
 
-/// The API side is the API tests' client; `app` is the running emulator's state.
+/// A running emulator: `base` is its URL, `app` its state.
 pub struct Emu {
     pub app: App,
     pub base: String,
-    api: crate::api_support::Emu,
+    pub http: reqwest::Client,
 }
 
+/// A response: status and JSON body.
+pub struct Res {
+    pub status: u16,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Res {
+    /// The body of a 2xx answer (panics with the body otherwise).
+    pub fn ok(self) -> Value {
+        assert!(
+            (200..300).contains(&self.status),
+            "expected success, got {}: {}",
+            self.status,
+            self.body
+        );
+        self.body
+    }
+
+    /// The `error` of a failed answer, checking its status.
+    pub fn err(self, status: u16) -> Value {
+        assert_eq!(self.status, status, "unexpected answer: {}", self.body);
+        self.body["error"].clone()
+    }
+}
+
+/// A test card as the hosted Checkout page reads it from its form.
 pub fn card(number: &str) -> billing::Card {
     billing::Card {
         number: number.into(),
@@ -36,29 +68,91 @@ impl Emu {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let config = Config {
             public_url: base.clone(),
-            webhook_secret: "whsec_test_billing".into(),
+            webhook_secret: "whsec_test_emulator".into(),
             data,
         };
         let app = App::new(config, db);
         let router = app::router(app.clone());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-        let api = crate::api_support::Emu {
-            base: base.clone(),
+        Emu {
+            app,
+            base,
             http: reqwest::Client::new(),
-        };
-        Emu { app, base, api }
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &str,
+        key: Option<&str>,
+        idem: Option<&str>,
+    ) -> Res {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded");
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
+        if let Some(idem) = idem {
+            req = req.header("idempotency-key", idem);
+        }
+        let res = req.body(body.to_string()).send().await.unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Res {
+            status,
+            body,
+            headers,
+        }
     }
 
     pub async fn post(&self, path: &str, body: &str) -> Res {
-        self.api.post(path, body).await
+        self.send(reqwest::Method::POST, path, body, Some(KEY), None)
+            .await
     }
 
     pub async fn get(&self, path: &str) -> Res {
-        self.api.get(path).await
+        self.send(reqwest::Method::GET, path, "", Some(KEY), None)
+            .await
     }
 
     pub async fn delete(&self, path: &str) -> Res {
-        self.api.delete(path).await
+        self.send(reqwest::Method::DELETE, path, "", Some(KEY), None)
+            .await
+    }
+
+    /// Creates a product and returns its id.
+    pub async fn product(&self, name: &str) -> String {
+        id(&self
+            .post("/v1/products", &format!("name={name}"))
+            .await
+            .ok())
+    }
+
+    /// Creates a customer and returns its id.
+    pub async fn customer(&self, email: &str) -> String {
+        id(&self
+            .post("/v1/customers", &format!("email={email}"))
+            .await
+            .ok())
+    }
+
+    /// Creates a `sum` meter for `event_name` and returns its id.
+    pub async fn meter(&self, event_name: &str) -> String {
+        id(&self
+            .post(
+                "/v1/billing/meters",
+                &format!(
+                    "display_name=Usage&event_name={event_name}&default_aggregation[formula]=sum"
+                ),
+            )
+            .await
+            .ok())
     }
 
     /// Updates a subscription; returns it.
@@ -82,7 +176,6 @@ impl Emu {
     /// Advances the emulator's clock (which runs what came due).
     pub async fn advance(&self, seconds: i64) {
         let res = self
-            .api
             .http
             .post(format!("{}/_emulator/clock/advance", self.base))
             .json(&serde_json::json!({ "seconds": seconds }))
@@ -108,8 +201,7 @@ impl Emu {
     /// A product with a $60 monthly price and a metered $80 price on a `sum` meter:
     /// (monthly price, metered price, meter event name).
     pub async fn catalog(&self) -> (String, String, String) {
-        let product = self.post("/v1/products", "name=Pair%20Coding").await.ok();
-        let product = product["id"].as_str().unwrap();
+        let product = self.product("Pair%20Coding").await;
         let monthly = self
             .post(
                 "/v1/prices",
@@ -211,5 +303,44 @@ pub fn id(obj: &Value) -> String {
     obj["id"].as_str().unwrap().to_string()
 }
 
-#[allow(unused_imports)]
-pub use crate::api_support::parses_as;
+/// Both deserializers async-stripe has must accept `body` as `T`: serde (the
+/// `deserialize` feature) and miniserde (what its HTTP client uses).
+pub fn parses_as<T>(body: &Value)
+where
+    T: serde::de::DeserializeOwned + miniserde::Deserialize,
+{
+    if let Err(e) = serde_json::from_value::<T>(body.clone()) {
+        panic!(
+            "serde cannot read {} as {}: {e}",
+            body,
+            std::any::type_name::<T>()
+        );
+    }
+    if miniserde::json::from_str::<T>(&body.to_string()).is_err() {
+        panic!(
+            "miniserde cannot read {} as {}",
+            body,
+            std::any::type_name::<T>()
+        );
+    }
+}
+
+/// The ids of a list's `data`.
+pub fn ids(list: &Value) -> Vec<String> {
+    list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn parses_as_rejects_incomplete_objects() {
+    let incomplete = serde_json::json!({"id": "price_1", "object": "price"});
+    let result = std::panic::catch_unwind(|| parses_as::<stripe_shared::Price>(&incomplete));
+    assert!(
+        result.is_err(),
+        "a price without its required fields must not pass"
+    );
+}
