@@ -261,8 +261,12 @@ impl Params {
     }
 }
 
-/// Applies a metadata update to an object's metadata: empty values delete keys.
-pub fn merge_metadata(target: &mut Value, update: Map<String, Value>) {
+/// Applies a metadata update (as [`Params::metadata`] reads it) to an object's
+/// metadata: empty values delete keys; `None` (not sent) leaves it as it is.
+pub fn merge_metadata(target: &mut Value, update: Option<Map<String, Value>>) {
+    let Some(update) = update else {
+        return;
+    };
     if !target.get("metadata").is_some_and(Value::is_object) {
         target["metadata"] = Value::Object(Map::new());
     }

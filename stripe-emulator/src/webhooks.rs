@@ -155,7 +155,7 @@ async fn create_endpoint(State(app): State<App>, req: StripeRequest) -> ApiResul
     let description = p.str("description")?.filter(|d| !d.is_empty());
     let api_version = p.str("api_version")?;
     p.bool("connect")?;
-    let metadata = p.metadata()?.unwrap_or_default();
+    let metadata = p.metadata()?;
     p.finish()?;
     let endpoint = app.write(|db| {
         let mut obj = base_object(db, "we", ENDPOINT);
@@ -204,9 +204,7 @@ async fn update_endpoint(
         if let Some(d) = disabled {
             obj["status"] = json!(if d { "disabled" } else { "enabled" });
         }
-        if let Some(m) = metadata {
-            merge_metadata(&mut obj, m);
-        }
+        merge_metadata(&mut obj, metadata);
         Ok(db.put(obj))
     })?;
     respond(&app, endpoint, &req.expand)

@@ -359,9 +359,7 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
         if let (Some(s), Value::Object(rest)) = (s.as_object_mut(), rest) {
             s.extend(rest);
         }
-        if let Some(m) = metadata {
-            merge_metadata(&mut s, m);
-        }
+        merge_metadata(&mut s, metadata);
         let id_str = id.clone();
         let setup = json!({
             "line_items": {

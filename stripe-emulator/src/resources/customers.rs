@@ -163,9 +163,7 @@ fn apply(db: &mut Db, obj: &mut Value, f: Fields) -> ApiResult<()> {
     if let Some(footer) = f.footer {
         obj["invoice_settings"]["footer"] = json!(footer);
     }
-    if let Some(m) = f.metadata {
-        merge_metadata(obj, m);
-    }
+    merge_metadata(obj, f.metadata);
     Ok(())
 }
 

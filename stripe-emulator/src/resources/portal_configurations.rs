@@ -293,9 +293,7 @@ fn apply(app: &App, db: &Db, obj: &mut Value, f: Fields, creating: bool) -> ApiR
     if let Some(v) = f.name {
         obj["name"] = json!((!v.is_empty()).then_some(v));
     }
-    if let Some(m) = f.metadata {
-        merge_metadata(obj, m);
-    }
+    merge_metadata(obj, f.metadata);
     Ok(())
 }
 

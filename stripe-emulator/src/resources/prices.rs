@@ -140,7 +140,7 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
         .unwrap_or_else(|| "unspecified".into());
     p.enum_str("billing_scheme", &["per_unit"])?;
     let recurring_params = p.obj("recurring")?;
-    let metadata = p.metadata()?.unwrap_or_default();
+    let metadata = p.metadata()?;
     p.finish()?;
 
     let (unit_amount, unit_amount_decimal) = match (unit_amount, unit_amount_decimal) {
@@ -239,9 +239,7 @@ async fn update(
             if let Some(v) = tax_behavior {
                 obj["tax_behavior"] = json!(v);
             }
-            if let Some(m) = metadata {
-                merge_metadata(obj, m);
-            }
+            merge_metadata(obj, metadata);
             Ok(())
         })
     })?;

@@ -13,7 +13,7 @@ use crate::{
     error::ApiResult,
     form::merge_metadata,
     list,
-    state::{base_object, previous_attributes},
+    state::base_object,
 };
 
 pub fn routes() -> Router<App> {
@@ -32,7 +32,7 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
     let description = p.str("description")?;
     let url = p.str("url")?;
     let unit_label = p.str("unit_label")?;
-    let metadata = p.metadata()?.unwrap_or_default();
+    let metadata = p.metadata()?;
     let id = p.str("id")?;
     p.finish()?;
     let product = app.write(|db| {
@@ -77,38 +77,28 @@ async fn update(
     let metadata = p.metadata()?;
     p.finish()?;
     let product = app.write(|db| {
-        let before = db.fetch("product", &id, "product", "id")?;
-        if let Some(price) = &default_price {
-            db.fetch("price", price, "price", "default_price")?;
-        }
-        let mut obj = before.clone();
-        if let Some(v) = name {
-            obj["name"] = json!(v);
-        }
-        if let Some(v) = active {
-            obj["active"] = json!(v);
-        }
-        if let Some(v) = description {
-            obj["description"] = json!(v);
-        }
-        if let Some(v) = url {
-            obj["url"] = json!(v);
-        }
-        if let Some(v) = unit_label {
-            obj["unit_label"] = json!(v);
-        }
-        if let Some(v) = default_price {
-            obj["default_price"] = json!(v);
-        }
-        if let Some(m) = metadata {
-            merge_metadata(&mut obj, m);
-        }
-        obj["updated"] = json!(db.now());
-        let obj = db.put(obj);
-        if let Some(prev) = previous_attributes(&before, &obj) {
-            db.emit("product.updated", &obj, Some(prev));
-        }
-        Ok(obj)
+        db.change(("product", &id, "product"), "product.updated", |db, obj| {
+            if let Some(price) = &default_price {
+                db.fetch("price", price, "price", "default_price")?;
+            }
+            if let Some(v) = active {
+                obj["active"] = json!(v);
+            }
+            for (key, value) in [
+                ("name", name),
+                ("description", description),
+                ("url", url),
+                ("unit_label", unit_label),
+                ("default_price", default_price),
+            ] {
+                if let Some(v) = value {
+                    obj[key] = json!(v);
+                }
+            }
+            merge_metadata(obj, metadata);
+            obj["updated"] = json!(db.now());
+            Ok(())
+        })
     })?;
     respond(&app, product, &req.expand)
 }

@@ -137,9 +137,7 @@ async fn update(
         }
         // Plain field changes first (one `updated` event for them).
         let mut sub = before.clone();
-        if let Some(m) = metadata {
-            merge_metadata(&mut sub, m);
-        }
+        merge_metadata(&mut sub, metadata);
         if let Some(pm) = &default_payment_method {
             sub["default_payment_method"] = json!(pm);
         }
