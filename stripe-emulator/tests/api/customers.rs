@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::support::{Emu, ids, parses_as};
+use crate::support::{Emu, id, ids, parses_as, types};
 
 #[tokio::test]
 async fn customers_crud() {
@@ -12,7 +12,7 @@ async fn customers_crud() {
         )
         .await
         .ok();
-    let id = created["id"].as_str().unwrap().to_string();
+    let id = id(&created);
     assert!(id.starts_with("cus_"));
     assert_eq!(created["object"], "customer");
     assert_eq!(created["email"], "dev+one@example.com");
@@ -74,12 +74,7 @@ async fn customers_crud() {
     assert_eq!(ids(&emu.get("/v1/customers").await.ok()), vec![other]);
 
     let events = emu.get("/v1/events?type=customer.*").await.ok();
-    let kinds: Vec<&str> = events["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["type"].as_str().unwrap())
-        .collect();
+    let kinds = types(&events);
     assert_eq!(
         kinds,
         vec![

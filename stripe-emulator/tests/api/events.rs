@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::support::{Emu, ids, parses_as};
+use crate::support::{Emu, ids, parses_as, types};
 
 #[tokio::test]
 async fn events_list_filters_and_retrieve() {
@@ -18,12 +18,7 @@ async fn events_list_filters_and_retrieve() {
     .ok();
 
     let all = emu.get("/v1/events").await.ok();
-    let kinds: Vec<&str> = all["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["type"].as_str().unwrap())
-        .collect();
+    let kinds = types(&all);
     assert_eq!(
         kinds,
         vec![

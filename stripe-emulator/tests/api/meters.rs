@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::support::{Emu, ids, parses_as};
+use crate::support::{Emu, id, ids, parses_as, types};
 
 #[tokio::test]
 async fn meters_lifecycle() {
@@ -12,7 +12,7 @@ async fn meters_lifecycle() {
         )
         .await
         .ok();
-    let id = meter["id"].as_str().unwrap().to_string();
+    let id = id(&meter);
     assert!(id.starts_with("mtr_"));
     assert_eq!(meter["object"], "billing.meter");
     assert_eq!(meter["status"], "active");
@@ -88,19 +88,13 @@ async fn meters_lifecycle() {
     );
 
     let events = emu.get("/v1/events?type=billing.meter.*").await.ok();
-    let kinds: Vec<&str> = events["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["type"].as_str().unwrap())
-        .collect();
-    assert!(
-        kinds.contains(&"billing.meter.created")
-            && kinds.contains(&"billing.meter.deactivated")
-            && kinds.contains(&"billing.meter.reactivated")
-            && kinds.contains(&"billing.meter.updated"),
-        "{kinds:?}"
-    );
+    let kinds = types(&events);
+    for kind in ["created", "deactivated", "reactivated", "updated"] {
+        assert!(
+            kinds.contains(&format!("billing.meter.{kind}")),
+            "{kinds:?}"
+        );
+    }
 }
 
 #[tokio::test]

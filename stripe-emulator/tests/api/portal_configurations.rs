@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::support::{Emu, ids, parses_as};
+use crate::support::{Emu, id, ids, parses_as};
 
 const FULL: &str = "business_profile[headline]=Pair+with+/dev/chat&business_profile[privacy_policy_url]=https://example.com/privacy\
 &features[payment_method_update][enabled]=true\
@@ -17,7 +17,7 @@ async fn portal_configurations_crud() {
         .post("/v1/billing_portal/configurations", FULL)
         .await
         .ok();
-    let id = config["id"].as_str().unwrap().to_string();
+    let id = id(&config);
     assert!(id.starts_with("bpc_"));
     assert_eq!(config["object"], "billing_portal.configuration");
     assert_eq!(config["active"], true);

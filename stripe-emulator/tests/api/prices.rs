@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::support::{Emu, ids, parses_as};
+use crate::support::{Emu, id, ids, parses_as};
 
 #[tokio::test]
 async fn create_retrieve_update_and_list_prices() {
@@ -200,7 +200,7 @@ async fn lookup_keys_are_unique_unless_transferred() {
         )
     };
     let first = emu.post("/v1/prices", &create(6000, "")).await.ok();
-    let first_id = first["id"].as_str().unwrap().to_string();
+    let first_id = id(&first);
 
     let err = emu.post("/v1/prices", &create(7000, "")).await.err(400);
     assert_eq!(
@@ -221,7 +221,7 @@ async fn lookup_keys_are_unique_unless_transferred() {
         .post("/v1/prices", &create(7000, "&transfer_lookup_key=true"))
         .await
         .ok();
-    let second_id = second["id"].as_str().unwrap().to_string();
+    let second_id = id(&second);
     assert_eq!(second["lookup_key"], "monthly");
     assert_eq!(
         emu.get(&format!("/v1/prices/{first_id}")).await.ok()["lookup_key"],
@@ -323,10 +323,7 @@ async fn metered_prices_need_an_active_meter() {
         ))
         .await
         .ok();
-    assert_eq!(
-        ids(&listed),
-        vec![price["id"].as_str().unwrap().to_string()]
-    );
+    assert_eq!(ids(&listed), vec![id(&price)]);
 
     emu.post(&format!("/v1/billing/meters/{meter}/deactivate"), "")
         .await

@@ -4,7 +4,7 @@ use axum::{Router, body::Bytes, http::HeaderMap, routing::post};
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use crate::support::{Emu, ids, parses_as};
+use crate::support::{Emu, id, ids, parses_as};
 
 /// A local HTTP server standing in for the app's webhook route: it hands every
 /// delivery (signature header, raw body) to the test.
@@ -48,7 +48,7 @@ async fn webhook_endpoints_crud() {
         )
         .await
         .ok();
-    let id = created["id"].as_str().unwrap().to_string();
+    let id = id(&created);
     assert!(id.starts_with("we_"));
     assert_eq!(created["object"], "webhook_endpoint");
     assert!(created["secret"].as_str().unwrap().starts_with("whsec_"));

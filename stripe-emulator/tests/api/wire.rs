@@ -111,45 +111,23 @@ async fn lists_page_with_limit_starting_after_and_ending_before() {
     }
     created.reverse(); // newest first, as lists go
 
-    let first = emu.get("/v1/customers?limit=3").await.ok();
-    assert_eq!(ids(&first), created[..3].to_vec());
-    assert_eq!(first["has_more"], true);
-    let second = emu
-        .get(&format!(
-            "/v1/customers?limit=3&starting_after={}",
-            created[2]
-        ))
-        .await
-        .ok();
-    assert_eq!(ids(&second), created[3..6].to_vec());
-    assert_eq!(second["has_more"], true);
-    let last = emu
-        .get(&format!(
-            "/v1/customers?limit=3&starting_after={}",
-            created[5]
-        ))
-        .await
-        .ok();
-    assert_eq!(ids(&last), created[6..].to_vec());
-    assert_eq!(last["has_more"], false);
-    let back = emu
-        .get(&format!(
-            "/v1/customers?limit=2&ending_before={}",
-            created[5]
-        ))
-        .await
-        .ok();
-    assert_eq!(ids(&back), created[3..5].to_vec());
-    assert_eq!(back["has_more"], true);
-    let start = emu
-        .get(&format!(
-            "/v1/customers?limit=5&ending_before={}",
-            created[2]
-        ))
-        .await
-        .ok();
-    assert_eq!(ids(&start), created[..2].to_vec());
-    assert_eq!(start["has_more"], false);
+    // (query, the slice of `created` it answers, has_more)
+    let pages = [
+        ("limit=3".to_string(), 0..3, true),
+        (format!("limit=3&starting_after={}", created[2]), 3..6, true),
+        (
+            format!("limit=3&starting_after={}", created[5]),
+            6..7,
+            false,
+        ),
+        (format!("limit=2&ending_before={}", created[5]), 3..5, true),
+        (format!("limit=5&ending_before={}", created[2]), 0..2, false),
+    ];
+    for (query, range, has_more) in pages {
+        let page = emu.get(&format!("/v1/customers?{query}")).await.ok();
+        assert_eq!(ids(&page), created[range].to_vec(), "{query}");
+        assert_eq!(page["has_more"], has_more, "{query}");
+    }
 
     assert_eq!(
         emu.get("/v1/customers?limit=0").await.err(400)["param"],

@@ -271,13 +271,7 @@ impl Emu {
 
     /// Event types, oldest first.
     pub async fn event_types(&self) -> Vec<String> {
-        let events = self.get("/v1/events?limit=100").await.ok();
-        let mut types: Vec<String> = events["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["type"].as_str().unwrap().to_string())
-            .collect();
+        let mut types = types(&self.get("/v1/events?limit=100").await.ok());
         types.reverse();
         types
     }
@@ -332,6 +326,16 @@ pub fn ids(list: &Value) -> Vec<String> {
         .unwrap()
         .iter()
         .map(|o| o["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The `type`s of a list of events' `data`.
+pub fn types(list: &Value) -> Vec<String> {
+    list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_string())
         .collect()
 }
 
