@@ -36,24 +36,12 @@ async fn requests_without_a_valid_key_are_refused() {
 async fn idempotency_keys_replay_and_refuse_other_parameters() {
     let emu = Emu::start().await;
     let first = emu
-        .send(
-            Method::POST,
-            "/v1/customers",
-            "email=a@example.com",
-            Some(crate::support::KEY),
-            Some("key-1"),
-        )
+        .post_idempotent("/v1/customers", "email=a@example.com", "key-1")
         .await;
     assert!(first.headers.get("idempotent-replayed").is_none());
     let first = first.ok();
     let again = emu
-        .send(
-            Method::POST,
-            "/v1/customers",
-            "email=a@example.com",
-            Some(crate::support::KEY),
-            Some("key-1"),
-        )
+        .post_idempotent("/v1/customers", "email=a@example.com", "key-1")
         .await;
     assert_eq!(again.headers.get("idempotent-replayed").unwrap(), "true");
     assert_eq!(again.ok(), first);
@@ -66,13 +54,7 @@ async fn idempotency_keys_replay_and_refuse_other_parameters() {
     );
 
     let other = emu
-        .send(
-            Method::POST,
-            "/v1/customers",
-            "email=b@example.com",
-            Some(crate::support::KEY),
-            Some("key-1"),
-        )
+        .post_idempotent("/v1/customers", "email=b@example.com", "key-1")
         .await
         .err(400);
     assert_eq!(other["type"], "idempotency_error");
@@ -80,23 +62,11 @@ async fn idempotency_keys_replay_and_refuse_other_parameters() {
 
     // Errors replay too, so a retried bad request stays bad.
     let bad = emu
-        .send(
-            Method::POST,
-            "/v1/prices",
-            "currency=usd",
-            Some(crate::support::KEY),
-            Some("key-2"),
-        )
+        .post_idempotent("/v1/prices", "currency=usd", "key-2")
         .await
         .err(400);
     let replay = emu
-        .send(
-            Method::POST,
-            "/v1/prices",
-            "currency=usd",
-            Some(crate::support::KEY),
-            Some("key-2"),
-        )
+        .post_idempotent("/v1/prices", "currency=usd", "key-2")
         .await
         .err(400);
     assert_eq!(bad, replay);

@@ -1,10 +1,18 @@
 //! `/v1/subscriptions`, `/v1/subscription_items`, `/v1/invoices`.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::{Emu, id, parses_as};
 
 const TRIAL: &str = "&customer_email=t@example.com&subscription_data[trial_period_days]=3&subscription_data[metadata][challenge_id]=c1";
+
+/// An emulator with one subscriber on a 3-day trial of the monthly price, paying with `card`.
+async fn on_trial(card: &str) -> (Emu, Value) {
+    let emu = Emu::start().await;
+    let (monthly, _, _) = emu.catalog().await;
+    let sub = emu.subscribe(&monthly, Some(1), TRIAL, card).await;
+    (emu, sub)
+}
 
 #[tokio::test]
 async fn a_trial_subscription_has_stripes_shape() {
@@ -113,11 +121,7 @@ async fn a_trial_subscription_has_stripes_shape() {
 
 #[tokio::test]
 async fn ending_a_trial_now_with_4242_charges_and_activates() {
-    let emu = Emu::start().await;
-    let (monthly, _, _) = emu.catalog().await;
-    let sub = emu
-        .subscribe(&monthly, Some(1), TRIAL, "4242424242424242")
-        .await;
+    let (emu, sub) = on_trial("4242424242424242").await;
     let sid = id(&sub);
     let updated = emu
         .post(
@@ -149,11 +153,7 @@ async fn ending_a_trial_now_with_4242_charges_and_activates() {
 
 #[tokio::test]
 async fn ending_a_trial_with_0341_makes_the_subscription_past_due() {
-    let emu = Emu::start().await;
-    let (monthly, _, _) = emu.catalog().await;
-    let sub = emu
-        .subscribe(&monthly, Some(1), TRIAL, "4000000000000341")
-        .await;
+    let (emu, sub) = on_trial("4000000000000341").await;
     assert_eq!(sub["status"], "trialing", "the card attaches fine");
     let sid = id(&sub);
     let updated = emu.update_sub(&sid, "trial_end=now").await;
@@ -214,11 +214,7 @@ async fn ending_a_trial_with_0341_makes_the_subscription_past_due() {
 
 #[tokio::test]
 async fn update_changes_metadata_trial_end_and_cancel_at_period_end() {
-    let emu = Emu::start().await;
-    let (monthly, _, _) = emu.catalog().await;
-    let sub = emu
-        .subscribe(&monthly, Some(1), TRIAL, "4242424242424242")
-        .await;
+    let (emu, sub) = on_trial("4242424242424242").await;
     let sid = id(&sub);
     let later = sub["trial_end"].as_i64().unwrap() + 86_400;
     let updated = emu
@@ -260,11 +256,7 @@ async fn update_changes_metadata_trial_end_and_cancel_at_period_end() {
 
 #[tokio::test]
 async fn delete_cancels_now_and_emits_deleted() {
-    let emu = Emu::start().await;
-    let (monthly, _, _) = emu.catalog().await;
-    let sub = emu
-        .subscribe(&monthly, Some(1), TRIAL, "4242424242424242")
-        .await;
+    let (emu, sub) = on_trial("4242424242424242").await;
     let sid = id(&sub);
     let canceled = emu.delete(&format!("/v1/subscriptions/{sid}")).await.ok();
     parses_as::<stripe_shared::Subscription>(&canceled);

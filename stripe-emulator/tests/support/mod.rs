@@ -116,6 +116,12 @@ impl Emu {
             .await
     }
 
+    /// A POST with an `Idempotency-Key`.
+    pub async fn post_idempotent(&self, path: &str, body: &str, key: &str) -> Res {
+        self.send(reqwest::Method::POST, path, body, Some(KEY), Some(key))
+            .await
+    }
+
     pub async fn get(&self, path: &str) -> Res {
         self.send(reqwest::Method::GET, path, "", Some(KEY), None)
             .await
