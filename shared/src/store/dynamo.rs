@@ -3,9 +3,16 @@
 
 use std::time::Duration;
 
+use aws_config::{
+    environment::{EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider},
+    meta::region::ProvideRegion,
+};
 use aws_sdk_dynamodb::{
     Client,
-    config::{BehaviorVersion, Credentials, Region, SharedHttpClient, timeout::TimeoutConfig},
+    config::{
+        BehaviorVersion, Credentials, ProvideCredentials, Region, SharedHttpClient,
+        timeout::TimeoutConfig,
+    },
     error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
     types::{
         AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
@@ -106,30 +113,54 @@ fn http_client() -> Result<SharedHttpClient> {
         .build_https())
 }
 
+/// A DynamoDB client: region, credentials, endpoint (`None`: AWS's own), with our HTTPS
+/// client and timeouts.
+fn client(
+    region: Region,
+    credentials: impl ProvideCredentials + 'static,
+    endpoint: Option<String>,
+) -> Result<Client> {
+    let mut config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(region)
+        .credentials_provider(credentials)
+        .http_client(http_client()?)
+        .timeout_config(timeouts());
+    config.set_endpoint_url(endpoint);
+    Ok(Client::from_conf(config.build()))
+}
+
 impl DynamoStore {
-    /// A store on `table`, configured the AWS SDK's standard way (region, credentials,
-    /// and `AWS_ENDPOINT_URL_DYNAMODB` for a local DynamoDB).
+    /// A store on `table`, configured from the environment the way Lambda provides it:
+    /// `AWS_REGION`, the function role's credentials in `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, and `AWS_ENDPOINT_URL_DYNAMODB`
+    /// (or `AWS_ENDPOINT_URL`) for a local DynamoDB. Deliberately not aws-config's whole
+    /// default chain (profiles, SSO, STS web identity, IMDS): a function never needs it,
+    /// and it would cost every cold start and package (see bench/NOTES.md).
     pub async fn from_env(table: &str) -> Result<Self> {
-        let sdk = aws_config::from_env()
-            .http_client(http_client()?)
-            .timeout_config(timeouts())
-            .load()
-            .await;
-        Ok(DynamoStore::new(Client::new(&sdk), table))
+        let region = EnvironmentVariableRegionProvider::new()
+            .region()
+            .await
+            .ok_or_else(|| Error::Internal("configuration: AWS_REGION is not set".into()))?;
+        let endpoint = ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"]
+            .into_iter()
+            .find_map(|name| std::env::var(name).ok().filter(|url| !url.is_empty()));
+        let credentials = EnvironmentVariableCredentialsProvider::new();
+        Ok(DynamoStore::new(
+            client(region, credentials, endpoint)?,
+            table,
+        ))
     }
 
     /// A client for a local DynamoDB at `endpoint` with dummy credentials and nothing
     /// read from the environment (tests, benchmarks), otherwise as [`Self::from_env`]'s.
     pub fn local_client(endpoint: &str) -> Result<Client> {
-        let config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "local"))
-            .endpoint_url(endpoint)
-            .http_client(http_client()?)
-            .timeout_config(timeouts())
-            .build();
-        Ok(Client::from_conf(config))
+        let credentials = Credentials::new("test", "test", None, None, "local");
+        client(
+            Region::new("us-east-1"),
+            credentials,
+            Some(endpoint.to_owned()),
+        )
     }
 
     pub fn new(client: Client, table: &str) -> Self {
