@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Deploy checks, offline (called by `make test-deploy` and `make build-lambda`).
+# Deploy checks, offline (`make test-deploy` runs lint and quick).
 #
 #   scripts/deploy-check.sh lint    cfn-lint, `sam validate --lint`, tests/deploy/check_template.py
 #   scripts/deploy-check.sh build   `cargo lambda build --release --arm64` of every function, sizes
-#   scripts/deploy-check.sh quick   the same build with thin LTO off and 16 codegen units: it
+#   scripts/deploy-check.sh quick   the same build unoptimised (opt-level 0, no LTO): it
 #                                   proves every function cross-builds and links for arm64 in
 #                                   a fraction of the time (what `make test` runs); its sizes
 #                                   are upper bounds of the deployed ones
@@ -56,7 +56,9 @@ build() {
   # builds, and must not hold their lock.
   local mode=${1:-full}
   if [ "$mode" = quick ]; then
-    export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+    # Unoptimised (opt-level 0, no LTO, 16 codegen units): the point is that every
+    # function cross-compiles and links for arm64, in a fraction of the release time.
+    export CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
     export CARGO_TARGET_DIR=${DEPLOY_TARGET_DIR:-$ROOT/target/deploy-quick}
   else
     export CARGO_TARGET_DIR=${DEPLOY_TARGET_DIR:-$ROOT/target/deploy}
