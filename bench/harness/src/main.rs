@@ -406,16 +406,20 @@ async fn cold_runs(
             let inv = instance.invoke(&event).await?;
             let init = instance.init_duration().await?;
             let rss = instance.peak_rss_kib().unwrap_or(0);
+            // provision answers CloudFormation at its ResponseURL, not in the response.
+            let failure = if *name == "provision" {
+                let answers = instance.cfn_answers();
+                (answers.len() != 1 || answers[0]["Status"] != "SUCCESS")
+                    .then(|| format!("CloudFormation answers {answers:?}"))
+            } else {
+                (!(200..300).contains(&inv.status()))
+                    .then(|| format!("{} {}", inv.status(), inv.response["body"]))
+            };
             instance.stop().await;
             let entry = samples.entry(name).or_default();
-            // provision answers CloudFormation at its ResponseURL, not in the response.
-            if *name != "provision" && !(200..300).contains(&inv.status()) {
+            if let Some(failure) = failure {
                 entry.errors += 1;
-                progress(format_args!(
-                    "  cold {name}: {} {}",
-                    inv.status(),
-                    inv.response["body"]
-                ));
+                progress(format_args!("  cold {name}: {failure}"));
             }
             entry.init.push(ms(init));
             entry.first_response.push(ms(inv.answered - started));
