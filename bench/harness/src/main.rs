@@ -103,8 +103,12 @@ pub struct Warm {
     pub stripe_ms: Summary,
     /// Waiting on moto (proxy-timed).
     pub dynamo_ms: Summary,
-    /// function − Stripe − DynamoDB: our own code, runtime and HTTP clients.
+    /// function − Stripe − DynamoDB: our own code, runtime and HTTP clients, plus any
+    /// wait for a CPU on a busy machine.
     pub overhead_ms: Summary,
+    /// CPU time the function process used per invocation (all threads, schedstat):
+    /// what our code costs, free of waiting on the dependencies or for a CPU.
+    pub cpu_ms_per_invocation: f64,
     pub stripe_calls_per_invocation: f64,
     pub dynamo_calls_per_invocation: f64,
     /// Mean time the emulator itself logged per invocation (`duration_ms`).
@@ -203,12 +207,13 @@ async fn main() -> Result<()> {
     for action in Action::WARM {
         let result = warm_run(&stack, &mut fleet, &fixtures, action, cli.warm).await?;
         progress(format_args!(
-            "  {}: p50 {:.2} ms p99 {:.2} ms; own overhead p50 {:.2} p99 {:.2}",
+            "  {}: p50 {:.2} ms p99 {:.2} ms; own overhead p50 {:.2} p99 {:.2}; CPU {:.3} ms/invocation",
             result.action,
             result.function_ms.p50,
             result.function_ms.p99,
             result.overhead_ms.p50,
-            result.overhead_ms.p99
+            result.overhead_ms.p99,
+            result.cpu_ms_per_invocation
         ));
         warm.push(result);
     }
@@ -300,6 +305,7 @@ async fn warm_run(
     let (mut total, mut stripe, mut dynamo, mut own) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut stripe_calls, mut dynamo_calls, mut errors) = (0, 0, 0);
+    let cpu_before = fleet.instance(function).await?.cpu_time();
     for _ in 0..n {
         let event = action.request(fx).event();
         let inv = fleet.instance(function).await?.invoke(&event).await?;
@@ -317,6 +323,11 @@ async fn warm_run(
         dynamo.push(ms(in_dynamo));
         own.push(ms(inv.duration.saturating_sub(in_stripe + in_dynamo)));
     }
+    let cpu_after = fleet.instance(function).await?.cpu_time();
+    let cpu = match (cpu_before, cpu_after) {
+        (Some(before), Some(after)) => ms(after.saturating_sub(before)),
+        _ => f64::NAN,
+    };
     let logged: f64 = stack
         .stripe_log()
         .await?
@@ -332,6 +343,7 @@ async fn warm_run(
         stripe_ms: summarize(&stripe),
         dynamo_ms: summarize(&dynamo),
         overhead_ms: summarize(&own),
+        cpu_ms_per_invocation: per(cpu),
         stripe_calls_per_invocation: per(stripe_calls as f64),
         dynamo_calls_per_invocation: per(dynamo_calls as f64),
         emulator_logged_ms: per(logged),

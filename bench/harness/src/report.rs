@@ -240,16 +240,16 @@ fn markdown(r: &Results) -> Result<String> {
     )?;
     writeln!(
         o,
-        "Function = event handed over → answer posted (Lambda's Duration). Stripe and DynamoDB = time the function waited on the emulator / moto (timed by the proxies; the emulator's own logged time per invocation beside it). Own = function − Stripe − DynamoDB: our code, the runtime and the HTTP clients.\n"
+        "Function = event handed over → answer posted (Lambda's Duration). Stripe and DynamoDB = time the function waited on the emulator / moto (timed by the proxies; the emulator's own logged time per invocation beside it). Own = function − Stripe − DynamoDB: our code, the runtime and the HTTP clients, plus any wait for a CPU (every process of the stack shares this machine's cores). CPU = CPU time the function process used per invocation (all threads, from schedstat): what our code costs, free of waiting.\n"
     )?;
     writeln!(
         o,
-        "| Route | Function p50 | Function p99 | Stripe p50 (emulator logged) | DynamoDB p50 | Own p50 | Own p99 | Stripe calls | DynamoDB calls | Errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| Route | Function p50 | Function p99 | Stripe p50 (emulator logged) | DynamoDB p50 | Own p50 | Own p99 | CPU / invocation | Stripe calls | DynamoDB calls | Errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )?;
     for w in &r.warm {
         writeln!(
             o,
-            "| {} | {:.2} ms | {:.2} ms | {:.2} ms ({:.2}) | {:.2} ms | {:.2} ms | {:.2} ms | {} | {} | {} |",
+            "| {} | {:.2} ms | {:.2} ms | {:.2} ms ({:.2}) | {:.2} ms | {:.2} ms | {:.2} ms | {:.3} ms | {} | {} | {} |",
             w.action,
             w.function_ms.p50,
             w.function_ms.p99,
@@ -258,6 +258,7 @@ fn markdown(r: &Results) -> Result<String> {
             w.dynamo_ms.p50,
             w.overhead_ms.p50,
             w.overhead_ms.p99,
+            w.cpu_ms_per_invocation,
             w.stripe_calls_per_invocation,
             w.dynamo_calls_per_invocation,
             w.errors

@@ -231,6 +231,18 @@ impl Instance {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
+    /// CPU time the process has used so far, all threads (the first field of each
+    /// thread's `/proc/<pid>/task/<tid>/schedstat`: nanoseconds on a CPU).
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let pid = self.child.id()?;
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+        let nanos = tasks
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok())
+            .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+            .sum();
+        Some(Duration::from_nanos(nanos))
+    }
+
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
         self.server.abort();
