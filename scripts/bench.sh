@@ -2,7 +2,8 @@
 # `make bench`: builds release binaries, then bench/harness measures them (cold init vs a
 # hello-world floor, warm latency, Stripe round trips, size, memory, throughput through
 # `cargo lambda watch`) against its own moto server and Stripe emulator on free loopback
-# ports, and writes bench/RESULTS.md, bench/results.json and bench/README-snippet.md.
+# ports, and writes bench/RESULTS.md, bench/results.json and bench/README-snippet.md, whose
+# table replaces the one between README.md's bench markers.
 # Extra arguments go to the harness (`scripts/bench.sh --help`), e.g. `--cold-runs 5 --warm 100`.
 # Not part of `make test`. BENCH_NICE=19 builds at the lowest priority on a shared machine.
 set -euo pipefail
@@ -22,4 +23,15 @@ build -p devchat-bench
 # build `make up` and `make test` already have is enough.
 nice -n "${BENCH_NICE:-0}" cargo build -q -p stripe-emulator
 
-exec target/release/devchat-bench "$@"
+target/release/devchat-bench "$@"
+
+# The README carries the latest headline table, between its bench markers.
+python3 - bench/README-snippet.md README.md <<'PY'
+import re, sys
+snippet = open(sys.argv[1]).read().split("\n", 1)[1].strip()  # drop the snippet's heading
+readme = open(sys.argv[2]).read()
+start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+updated = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: f"{start}\n{snippet}\n{end}", readme, flags=re.S)
+open(sys.argv[2], "w").write(updated)
+print("bench: README.md table updated")
+PY

@@ -97,6 +97,10 @@ impl Stack {
         .collect();
         // An empty HOME: no ~/.aws profile files to read, as on Lambda.
         env.push(("HOME".into(), std::env::temp_dir().display().to_string()));
+        // Experiments: the tokio runtime's size, as Lambda would set it in the environment.
+        if let Ok(threads) = std::env::var("TOKIO_WORKER_THREADS") {
+            env.push(("TOKIO_WORKER_THREADS".into(), threads));
+        }
         if let Ok(path) = std::env::var("PATH") {
             env.push(("PATH".into(), path));
         }
