@@ -35,6 +35,25 @@ export async function stripe(method, resource, params = {}) {
   return data;
 }
 
+/**
+ * The emulator's own controls (Stripe has none of these), the same routes the Rust
+ * kit drives through `stripe_emulator::control_client`: `emulator('POST',
+ * 'clock/advance', { seconds })`, `emulator('GET', 'requests')`, `emulator('POST',
+ * 'faults', fault)`, `emulator('GET', 'state')`, `emulator('POST', 'reset')`. JSON in
+ * and out; rejects on non-2xx.
+ */
+export async function emulator(method, route, body) {
+  const init = { method, headers: {} };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers['Content-Type'] = 'application/json';
+  }
+  const response = await fetch(new URL(`/_emulator/${route}`, STRIPE_API), init);
+  const data = await response.json();
+  if (!response.ok) throw new Error(`emulator ${method} ${route}: ${response.status} ${JSON.stringify(data)}`);
+  return data;
+}
+
 /** GET /offerings from the app, as the pages see it. */
 export async function offerings() {
   const response = await fetch(new URL('/offerings', APP_URL));

@@ -33,7 +33,8 @@ export AWS_EC2_METADATA_DISABLED=true
 export STRIPE_CLI_TELEMETRY_OPTOUT=1
 export PATH=$ROOT/.venv/bin:$PATH
 EMULATOR_SECRET=whsec_devchat_local_emulator_secret
-# The events POST /webhook acts on (the CLI requires a list).
+# The events POST /webhook acts on (the CLI requires a list): HANDLED_EVENTS in
+# shared/src/stripe/webhook.rs, which a unit test holds this line to.
 WEBHOOK_EVENTS=customer.subscription.created,customer.subscription.updated,customer.subscription.deleted,checkout.session.completed,invoice.payment_failed
 
 log() { printf 'up: %s\n' "$*"; }

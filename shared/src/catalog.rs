@@ -21,13 +21,33 @@ use crate::{
     },
 };
 
+/// What we sell, defined once: provisioning makes Stripe match it, Checkout applies
+/// its trial, and `GET /offerings` shows it (the client reads the trial from there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offer {
+    pub currency: &'static str,
+    /// Both prices bill per this interval (on demand: the month's sessions, in arrears).
+    pub interval: &'static str,
+    /// The monthly package, in the currency's minor unit.
+    pub monthly_amount: i64,
+    /// Free days before the first monthly charge.
+    pub monthly_trial_days: u32,
+    /// One on-demand session, in the currency's minor unit.
+    pub ondemand_amount: i64,
+}
+
+pub const OFFER: Offer = Offer {
+    currency: "usd",
+    interval: "month",
+    monthly_amount: 6000,
+    monthly_trial_days: 3,
+    ondemand_amount: 8000,
+};
+
 pub const PRODUCT_NAME: &str = "/dev/chat Pair Coding";
 pub const UNIT_LABEL: &str = "session";
-pub const CURRENCY: &str = "usd";
 pub const MONTHLY_NICKNAME: &str = "/dev/chat Pair Coding Monthly";
-pub const MONTHLY_AMOUNT: i64 = 6000;
 pub const ONDEMAND_NICKNAME: &str = "/dev/chat Pair Coding On-Demand";
-pub const ONDEMAND_AMOUNT: i64 = 8000;
 pub const METER_DISPLAY_NAME: &str = "/dev/chat pair coding sessions";
 pub const PORTAL_HEADLINE: &str = "/dev/chat";
 
@@ -52,9 +72,9 @@ pub fn monthly_price_spec(config: &Config, product: &str) -> PriceSpec {
         product: product.into(),
         lookup_key: format!("devchat_paircode_monthly_{}", config.challenge_id),
         nickname: MONTHLY_NICKNAME.into(),
-        currency: CURRENCY.into(),
-        unit_amount: MONTHLY_AMOUNT,
-        interval: "month".into(),
+        currency: OFFER.currency.into(),
+        unit_amount: OFFER.monthly_amount,
+        interval: OFFER.interval.into(),
         meter: None,
         challenge_id: config.challenge_id.clone(),
     }
@@ -65,9 +85,9 @@ pub fn ondemand_price_spec(config: &Config, product: &str, meter: &str) -> Price
         product: product.into(),
         lookup_key: format!("devchat_paircode_ondemand_{}", config.challenge_id),
         nickname: ONDEMAND_NICKNAME.into(),
-        currency: CURRENCY.into(),
-        unit_amount: ONDEMAND_AMOUNT,
-        interval: "month".into(),
+        currency: OFFER.currency.into(),
+        unit_amount: OFFER.ondemand_amount,
+        interval: OFFER.interval.into(),
         meter: Some(meter.into()),
         challenge_id: config.challenge_id.clone(),
     }

@@ -4,13 +4,11 @@
 use crate::{
     Error, Result, catalog,
     config::Config,
-    model::{Subscription, SubscriptionType, User},
+    model::{SubscriptionType, User},
     store::Store,
     stripe::{CheckoutSpec, StripeApi},
+    sync,
 };
-
-/// Trial days on the monthly plan.
-pub const MONTHLY_TRIAL_DAYS: u32 = 3;
 
 /// A Checkout Session (subscription mode) for `user_id` and one of our prices; its URL.
 /// 404 for an unknown user, 400 for a price that is not ours, 409 for a user who
@@ -38,7 +36,8 @@ pub async fn start(
         customer: user.id,
         price: price.to_owned(),
         kind,
-        trial_days: (kind == SubscriptionType::Monthly).then_some(MONTHLY_TRIAL_DAYS),
+        trial_days: (kind == SubscriptionType::Monthly)
+            .then_some(catalog::OFFER.monthly_trial_days),
         success_url: format!(
             "{}?session_id={{CHECKOUT_SESSION_ID}}",
             config.dashboard_url()
@@ -88,22 +87,9 @@ pub async fn complete(
         tracing::warn!(subscription = %state.id, "Checkout Session for a price that is not ours");
         return Ok(user);
     };
-    let subscription = Subscription {
-        id: state.id,
-        status: state.status,
-        kind,
-        as_of: Some(now()),
-    };
-    if !store.save_subscription(&user.id, &subscription).await? {
-        tracing::info!(subscription = %subscription.id, "a newer state was already stored");
+    let subscription = state.id.clone();
+    if sync::record_read(store, &user, state, kind).await? == sync::Outcome::Unchanged {
+        tracing::info!(%subscription, "the stored state is as new or newer");
     }
     store.require_user(&user.id).await
-}
-
-/// Unix seconds: when we read a state from Stripe.
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
 }

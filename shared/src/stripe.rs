@@ -110,6 +110,10 @@ pub struct SubscriptionState {
     pub status: String,
     /// Price ids of its items.
     pub prices: Vec<String>,
+    /// Stripe's time of this state, as Stripe reports it: the latest of the
+    /// subscription's `created`, `start_date`, its items' `current_period_start`,
+    /// `canceled_at` and `ended_at` (a lower bound of when it took this state).
+    pub as_of: i64,
 }
 
 /// A Checkout Session as Stripe reports it, with its subscription expanded.
@@ -221,4 +225,5 @@ pub trait StripeApi: Send + Sync {
 }
 
 mod client;
+pub mod webhook;
 pub use client::{StripeClient, email_idempotency_key};

@@ -1,5 +1,7 @@
-//! Webhooks: verify `Stripe-Signature`, then sync the user's subscription from the
-//! event, never letting an older state overwrite a newer one.
+//! Syncing the user's subscription from what Stripe tells us (a webhook event, read by
+//! [`crate::stripe::webhook`], or a Checkout Session on the success redirect), never
+//! letting an older state overwrite a newer one. This module is the one writer of
+//! subscription state.
 //!
 //! # Ordering: we compare the event's `created`, we do not re-read Stripe
 //!
@@ -28,249 +30,16 @@
 //! ends in the same state (the greatest), and a duplicate changes nothing.
 //! (The one transition this rule cannot see is a move *down* the ranks within one
 //! second, e.g. `past_due` → `active`; the next event of a later second corrects it.)
-//!
-//! Signatures are verified by async-stripe's `stripe_webhook::Webhook` (HMAC-SHA256
-//! over `"{t}.{raw body}"`, any matching `v1`, 300 s tolerance). We then read only the
-//! fields we need with serde_json, so an event our typed model does not know (a newer
-//! API version, an unknown type) is still acknowledged rather than rejected.
-
-use serde::Deserialize;
-use serde_json::Value;
-use stripe_webhook::{Webhook, WebhookError};
 
 use crate::{
-    Error, Result,
-    model::{Catalog, Subscription, SubscriptionType},
+    Result,
+    model::{Catalog, Subscription, SubscriptionType, User},
     store::Store,
-    stripe::StripeApi,
+    stripe::{
+        StripeApi, SubscriptionState,
+        webhook::{Delivery, ItemPrice, News},
+    },
 };
-
-/// What Stripe's own libraries answer when the header cannot be parsed at all.
-pub const UNPARSEABLE_HEADER: &str = "Unable to extract timestamp and signatures from header";
-pub const MISSING_HEADER: &str = "No Stripe-Signature header value was provided.";
-pub const NO_V1_SIGNATURE: &str = "No signatures found with expected scheme v1";
-pub const BAD_SIGNATURE: &str = "No signatures found matching the expected signature for payload";
-pub const BAD_TIMESTAMP: &str = "Timestamp outside the tolerance zone";
-
-/// Checks `header` (the `Stripe-Signature` value) against the exact raw `payload`
-/// with async-stripe's verification. Every failure is a 400 with Stripe's wording.
-pub fn verify(payload: &str, header: Option<&str>, secret: &str) -> Result<()> {
-    let header = header.ok_or_else(|| Error::BadRequest(MISSING_HEADER.into()))?;
-    // async-stripe reports an unparseable header and a wrong signature alike
-    // (`BadSignature`); this look at the header's shape only picks the message.
-    if let Some(message) = header_shape_problem(header) {
-        return Err(Error::BadRequest(message.into()));
-    }
-    match Webhook::construct_event(payload, header, secret) {
-        // `construct_event` checks the signature and the timestamp first and only
-        // then parses the payload into its typed model: `BadParse` therefore means
-        // "authentic, but not a shape async-stripe models", which we read ourselves.
-        Ok(_) => Ok(()),
-        Err(WebhookError::BadParse(reason)) => {
-            tracing::debug!(%reason, "signed event outside async-stripe's typed model");
-            Ok(())
-        }
-        Err(WebhookError::BadHeader(_)) => Err(Error::BadRequest(UNPARSEABLE_HEADER.into())),
-        Err(WebhookError::BadSignature) => Err(Error::BadRequest(BAD_SIGNATURE.into())),
-        Err(WebhookError::BadTimestamp(_)) => Err(Error::BadRequest(BAD_TIMESTAMP.into())),
-        Err(WebhookError::BadKey) => Err(Error::Internal(
-            "the webhook signing secret is unusable".into(),
-        )),
-    }
-}
-
-/// Why a header is not of the form `t=<int>,v1=<sig>[,…]`, in Stripe's words.
-fn header_shape_problem(header: &str) -> Option<&'static str> {
-    let mut timestamp = false;
-    let mut v1 = false;
-    for pair in header.split(',') {
-        let Some((key, value)) = pair.split_once('=') else {
-            return Some(UNPARSEABLE_HEADER);
-        };
-        match key.trim() {
-            "t" => timestamp = value.trim().parse::<i64>().is_ok(),
-            "v1" => v1 = true,
-            _ => {}
-        }
-    }
-    if !timestamp {
-        Some(UNPARSEABLE_HEADER)
-    } else if !v1 {
-        Some(NO_V1_SIGNATURE)
-    } else {
-        None
-    }
-}
-
-/// The parts of an event we read.
-#[derive(Debug, Deserialize)]
-struct Envelope {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    created: i64,
-    data: EnvelopeData,
-}
-
-#[derive(Debug, Deserialize)]
-struct EnvelopeData {
-    object: Value,
-}
-
-/// A subscription as events carry it.
-#[derive(Debug, Deserialize)]
-struct SubscriptionObject {
-    id: String,
-    customer: Value,
-    status: String,
-    #[serde(default)]
-    items: Option<ItemList>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ItemList {
-    #[serde(default)]
-    data: Vec<Item>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Item {
-    price: Option<PriceObject>,
-}
-
-#[derive(Debug, Deserialize)]
-struct PriceObject {
-    id: String,
-    #[serde(default)]
-    recurring: Option<Recurring>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Recurring {
-    #[serde(default)]
-    usage_type: Option<String>,
-}
-
-/// A price of a subscription item: its id and, when known, `recurring.usage_type`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemPrice {
-    pub id: String,
-    pub usage_type: Option<String>,
-}
-
-/// What an authentic event tells us.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum News {
-    /// The subscription's state as of `created` (`customer.subscription.*`).
-    Subscription {
-        customer: String,
-        id: String,
-        status: String,
-        prices: Vec<ItemPrice>,
-        created: i64,
-    },
-    /// A subscription named without its state (`checkout.session.completed`,
-    /// `invoice.payment_failed`): re-read it if it is news to us.
-    Mentioned {
-        customer: String,
-        subscription: String,
-        created: i64,
-        /// `checkout.session.completed`: a subscription we don't know yet is news.
-        /// `invoice.payment_failed`: only our current subscription is.
-        new_subscription_is_news: bool,
-    },
-    /// Nothing for us (another type, or an event without a subscription).
-    Nothing,
-}
-
-/// A verified delivery, read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    pub event_id: String,
-    pub event_type: String,
-    pub news: News,
-}
-
-/// Reads an authentic event's JSON: 400 when it is not an event at all.
-pub fn read_event(payload: &str) -> Result<Delivery> {
-    let envelope: Envelope = serde_json::from_str(payload)
-        .map_err(|err| Error::BadRequest(format!("the body is not a Stripe event: {err}")))?;
-    let object = &envelope.data.object;
-    let news = match envelope.kind.as_str() {
-        "customer.subscription.created"
-        | "customer.subscription.updated"
-        | "customer.subscription.deleted" => {
-            let sub: SubscriptionObject =
-                serde_json::from_value(object.clone()).map_err(|err| {
-                    Error::BadRequest(format!("the event's subscription is malformed: {err}"))
-                })?;
-            match id_of(&sub.customer) {
-                Some(customer) => News::Subscription {
-                    customer,
-                    prices: sub
-                        .items
-                        .unwrap_or_default()
-                        .data
-                        .into_iter()
-                        .filter_map(|item| item.price)
-                        .map(|price| ItemPrice {
-                            id: price.id,
-                            usage_type: price.recurring.and_then(|r| r.usage_type),
-                        })
-                        .collect(),
-                    id: sub.id,
-                    status: sub.status,
-                    created: envelope.created,
-                },
-                None => News::Nothing,
-            }
-        }
-        "checkout.session.completed" => {
-            mentioned(object, &object["subscription"], envelope.created, true)
-        }
-        "invoice.payment_failed" => {
-            // API versions since 2025-03 name it under `parent`; older ones at the top.
-            let subscription = match &object["parent"]["subscription_details"]["subscription"] {
-                Value::Null => &object["subscription"],
-                found => found,
-            };
-            mentioned(object, subscription, envelope.created, false)
-        }
-        _ => News::Nothing,
-    };
-    Ok(Delivery {
-        event_id: envelope.id,
-        event_type: envelope.kind,
-        news,
-    })
-}
-
-fn mentioned(
-    object: &Value,
-    subscription: &Value,
-    created: i64,
-    new_subscription_is_news: bool,
-) -> News {
-    match (id_of(&object["customer"]), id_of(subscription)) {
-        (Some(customer), Some(subscription)) => News::Mentioned {
-            customer,
-            subscription,
-            created,
-            new_subscription_is_news,
-        },
-        _ => News::Nothing,
-    }
-}
-
-/// An id given as a string or as an expanded object.
-fn id_of(value: &Value) -> Option<String> {
-    match value {
-        Value::String(id) => Some(id.clone()),
-        Value::Object(object) => object.get("id").and_then(Value::as_str).map(str::to_owned),
-        _ => None,
-    }
-    .filter(|id| !id.is_empty())
-}
 
 /// Which offer a subscription is for: a metered item means on demand; otherwise
 /// our catalog decides, and a licensed price we don't know counts as monthly.
@@ -349,7 +118,7 @@ pub async fn apply(
     store: &impl Store,
     delivery: &Delivery,
 ) -> Result<Outcome> {
-    let (customer, state) = match &delivery.news {
+    let (user, state) = match &delivery.news {
         News::Nothing => return Ok(Outcome::Ignored),
         News::Subscription {
             customer,
@@ -367,10 +136,7 @@ pub async fn apply(
                 kind: offer_of(store, prices).await?,
                 as_of: Some(*created),
             };
-            if !supersedes(&state, user.subscription.as_ref()) {
-                return Ok(Outcome::Unchanged);
-            }
-            (customer, state)
+            (user, state)
         }
         News::Mentioned {
             customer,
@@ -407,21 +173,48 @@ pub async fn apply(
                     usage_type: None,
                 })
                 .collect();
-            // What we just read is at least as new as the event: stamp it with the
-            // event's time (a lower bound in Stripe's clock), so newer events still win.
+            // What we just read is at least as new as the event and as the times
+            // Stripe reports for it: stamp it with the later (a lower bound in
+            // Stripe's clock), so newer events still win.
             let state = Subscription {
                 id: current.id,
                 status: current.status,
                 kind: offer_of(store, &prices).await?,
-                as_of: Some(*created),
+                as_of: Some(current.as_of.max(*created)),
             };
-            if !supersedes(&state, user.subscription.as_ref()) {
-                return Ok(Outcome::Unchanged);
-            }
-            (customer, state)
+            (user, state)
         }
     };
-    Ok(if store.save_subscription(customer, &state).await? {
+    record(store, &user, state).await
+}
+
+/// A subscription as Stripe reports it on request (the Checkout Session the customer
+/// comes back with), recorded like an event: stamped with Stripe's time of that state
+/// ([`SubscriptionState::as_of`]), never our clock, and written only if it supersedes
+/// what we hold.
+pub async fn record_read(
+    store: &impl Store,
+    user: &User,
+    current: SubscriptionState,
+    kind: SubscriptionType,
+) -> Result<Outcome> {
+    let state = Subscription {
+        id: current.id,
+        status: current.status,
+        kind,
+        as_of: Some(current.as_of),
+    };
+    record(store, user, state).await
+}
+
+/// The one write of subscription state: `state` replaces the user's only if it
+/// [`supersedes`] it, and the store's conditional write enforces the same order
+/// against a concurrent writer.
+async fn record(store: &impl Store, user: &User, state: Subscription) -> Result<Outcome> {
+    if !supersedes(&state, user.subscription.as_ref()) {
+        return Ok(Outcome::Unchanged);
+    }
+    Ok(if store.save_subscription(&user.id, &state).await? {
         Outcome::Updated
     } else {
         Outcome::Unchanged
@@ -431,174 +224,6 @@ pub async fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    const SECRET: &str = "whsec_unit_test";
-
-    fn now() -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64
-    }
-
-    fn event(kind: &str, created: i64, object: Value) -> String {
-        json!({
-            "id": "evt_1", "object": "event", "created": created, "livemode": false,
-            "pending_webhooks": 1, "type": kind, "data": { "object": object }
-        })
-        .to_string()
-    }
-
-    fn subscription_object(status: &str, usage_type: &str) -> Value {
-        json!({
-            "id": "sub_1", "object": "subscription", "customer": "cus_1", "status": status,
-            "items": { "object": "list", "data": [
-                { "id": "si_1", "price": { "id": "price_x", "recurring": { "interval": "month", "usage_type": usage_type } } }
-            ] }
-        })
-    }
-
-    fn message(result: Result<()>) -> String {
-        match result.unwrap_err() {
-            Error::BadRequest(message) => message,
-            other => panic!("expected 400, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn accepts_a_valid_signature_and_any_matching_v1() {
-        let payload = event(
-            "customer.subscription.updated",
-            now(),
-            subscription_object("active", "licensed"),
-        );
-        let good = Webhook::generate_test_header(&payload, SECRET, None);
-        assert!(verify(&payload, Some(&good), SECRET).is_ok());
-        let other = Webhook::generate_test_header(&payload, "whsec_other", None);
-        let (_, other_v1) = other.split_once(',').unwrap();
-        let (_, good_v1) = good.split_once(',').unwrap();
-        let (t, _) = good.split_once(',').unwrap();
-        assert!(verify(&payload, Some(&format!("{t},{other_v1},{good_v1}")), SECRET).is_ok());
-    }
-
-    #[test]
-    fn rejects_bad_signatures_with_stripes_messages() {
-        let payload = event(
-            "customer.subscription.updated",
-            now(),
-            subscription_object("active", "licensed"),
-        );
-        let good = Webhook::generate_test_header(&payload, SECRET, None);
-        let altered = payload.replacen("active", "activf", 1);
-        assert_eq!(
-            message(verify(&altered, Some(&good), SECRET)),
-            BAD_SIGNATURE
-        );
-        let wrong = Webhook::generate_test_header(&payload, "whsec_wrong", None);
-        assert_eq!(
-            message(verify(&payload, Some(&wrong), SECRET)),
-            BAD_SIGNATURE
-        );
-        let old = Webhook::generate_test_header(&payload, SECRET, Some(now() - 301));
-        assert_eq!(message(verify(&payload, Some(&old), SECRET)), BAD_TIMESTAMP);
-        for malformed in ["", "garbage", "t=abc,v1=00", "v1=00", "t=1,v1"] {
-            assert_eq!(
-                message(verify(&payload, Some(malformed), SECRET)),
-                UNPARSEABLE_HEADER,
-                "{malformed:?}"
-            );
-        }
-        assert_eq!(
-            message(verify(&payload, Some(&format!("t={}", now())), SECRET)),
-            NO_V1_SIGNATURE
-        );
-        assert_eq!(message(verify(&payload, None, SECRET)), MISSING_HEADER);
-    }
-
-    #[test]
-    fn authentic_payloads_outside_the_typed_model_are_accepted() {
-        let payload = r#"{"id":"evt_9","type":"some.future_event","created":1}"#;
-        let header = Webhook::generate_test_header(payload, SECRET, None);
-        assert!(verify(payload, Some(&header), SECRET).is_ok());
-        assert_eq!(
-            read_event(payload).unwrap_err().status(),
-            http::StatusCode::BAD_REQUEST
-        );
-    }
-
-    #[test]
-    fn reads_subscription_events() {
-        let delivery = read_event(&event(
-            "customer.subscription.deleted",
-            42,
-            subscription_object("canceled", "metered"),
-        ))
-        .unwrap();
-        assert_eq!(delivery.event_type, "customer.subscription.deleted");
-        let News::Subscription {
-            customer,
-            id,
-            status,
-            prices,
-            created,
-        } = delivery.news
-        else {
-            panic!()
-        };
-        assert_eq!(
-            (customer.as_str(), id.as_str(), status.as_str(), created),
-            ("cus_1", "sub_1", "canceled", 42)
-        );
-        assert_eq!(kind_of(&prices, None), SubscriptionType::Ondemand);
-    }
-
-    #[test]
-    fn reads_events_that_name_a_subscription() {
-        let session = json!({ "id": "cs_1", "object": "checkout.session", "customer": "cus_1", "subscription": "sub_1" });
-        let news = read_event(&event("checkout.session.completed", 7, session))
-            .unwrap()
-            .news;
-        assert_eq!(
-            news,
-            News::Mentioned {
-                customer: "cus_1".into(),
-                subscription: "sub_1".into(),
-                created: 7,
-                new_subscription_is_news: true
-            }
-        );
-        for invoice in [
-            json!({ "id": "in_1", "customer": "cus_1", "parent": { "subscription_details": { "subscription": "sub_1" } } }),
-            json!({ "id": "in_1", "customer": { "id": "cus_1" }, "subscription": "sub_1" }),
-        ] {
-            let news = read_event(&event("invoice.payment_failed", 8, invoice))
-                .unwrap()
-                .news;
-            assert_eq!(
-                news,
-                News::Mentioned {
-                    customer: "cus_1".into(),
-                    subscription: "sub_1".into(),
-                    created: 8,
-                    new_subscription_is_news: false
-                }
-            );
-        }
-        let one_off = json!({ "id": "in_2", "customer": "cus_1", "parent": null });
-        assert_eq!(
-            read_event(&event("invoice.payment_failed", 8, one_off))
-                .unwrap()
-                .news,
-            News::Nothing
-        );
-        assert_eq!(
-            read_event(&event("customer.created", 8, json!({ "id": "cus_1" })))
-                .unwrap()
-                .news,
-            News::Nothing
-        );
-    }
 
     fn state(id: &str, status: &str, as_of: i64) -> Subscription {
         Subscription {

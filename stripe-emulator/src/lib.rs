@@ -5,6 +5,7 @@
 pub mod app;
 pub mod billing;
 pub mod cli;
+pub mod control_client;
 pub mod controls;
 pub mod error;
 pub mod form;

@@ -15,7 +15,6 @@ use tokio::process::{Child, Command};
 use crate::{
     Result,
     events::HttpRequest,
-    stack::free_port,
     stats::{Summary, ms, summarize},
 };
 
@@ -36,7 +35,7 @@ impl Watch {
         concurrency: usize,
         probe: &HttpRequest,
     ) -> Result<Self> {
-        let port = free_port()?;
+        let port = devchat_kit::free_port();
         let mut cmd = Command::new(cargo_lambda);
         cmd.current_dir(workspace)
             .args([

@@ -189,12 +189,7 @@ impl Action {
 /// A user-scoped request as the browser signed in as `user` sends it: their `user_id`
 /// and the session cookie `POST /users` set.
 fn signed_in(req: HttpRequest, user: &str) -> HttpRequest {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let set_cookie = devchat::session::cookie(crate::stack::SESSION_SECRET, user, now, false)
-        .expect("session cookie");
-    let cookie = set_cookie.split(';').next().unwrap_or_default().to_owned();
+    let cookie = devchat_kit::session_cookie(user);
     req.query("user_id", user).header("cookie", &cookie)
 }
 
@@ -403,8 +398,8 @@ pub async fn prepare(
     )?;
 
     let events = stack
-        .stripe_get("/v1/events?type=customer.subscription.created&limit=100")
-        .await?;
+        .stripe_get("/events?type=customer.subscription.created&limit=100")
+        .await;
     let event = events["data"]
         .as_array()
         .and_then(|all| {

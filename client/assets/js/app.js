@@ -130,12 +130,13 @@ export async function busy(button, action) {
  * or `data-ondemand-price-id`; each button reads e.g. `60 USD per month`.
  */
 export function offerCards(pairCode, onChoose) {
+  const trial = (days) => (days > 0 ? ` Try it free for ${days} day${days === 1 ? '' : 's'}.` : '');
   const offers = [
     {
       kind: 'monthly',
       price: pairCode.monthlyPrice,
       title: 'Monthly',
-      pitch: 'Unlimited pair coding sessions with a senior engineer. Try it free for 3 days.',
+      pitch: `Unlimited pair coding sessions with a senior engineer.${trial(pairCode.monthlyTrialDays)}`,
       per: 'per month',
     },
     {

@@ -1,4 +1,5 @@
-//! `GET /offerings` → `{"pairCode":{"productId","productName","monthlyPrice","onDemandPrice"},"workshop":null}`.
+//! `GET /offerings` → `{"pairCode":{"productId","productName","monthlyPrice",
+//! "monthlyTrialDays","onDemandPrice"},"workshop":null}`.
 
 use http::{Method, StatusCode};
 use serde_json::json;
@@ -19,6 +20,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response> {
                 "productId": catalog.product_id,
                 "productName": catalog.product_name,
                 "monthlyPrice": catalog.monthly_price,
+                "monthlyTrialDays": catalog::OFFER.monthly_trial_days,
                 "onDemandPrice": catalog.ondemand_price,
             },
             "workshop": null,

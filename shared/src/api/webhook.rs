@@ -11,6 +11,7 @@ use super::App;
 use crate::{
     Error, Result,
     http::{self, Request, Response},
+    stripe::webhook,
     sync,
 };
 
@@ -18,12 +19,11 @@ pub async fn handle(app: &App, req: Request) -> Result<Response> {
     http::require_method(&req, Method::POST)?;
     let payload = std::str::from_utf8(http::raw_body(&req)?)
         .map_err(|_| Error::BadRequest("the body is not UTF-8 text".into()))?;
-    sync::verify(
+    let delivery = webhook::delivery(
         payload,
         http::header(&req, "stripe-signature"),
         app.config.webhook_secret()?,
     )?;
-    let delivery = sync::read_event(payload)?;
     let outcome = sync::apply(&app.stripe, &app.store, &delivery).await?;
     tracing::info!(
         event_id = %delivery.event_id,

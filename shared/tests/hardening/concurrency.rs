@@ -2,12 +2,9 @@
 //! route handlers: double-clicked sign-ups, webhook storms (shuffled, duplicated),
 //! and "Arrange session" clicks, concurrent and retried.
 
-mod hardening;
-mod support;
-
 use devchat::store::Store;
+use devchat_kit::{CARD_OK, Options, Route, Stack, call_as, request, sign_up, subscribe};
 use futures::{StreamExt, stream};
-use hardening::{Route, call_as, provisioned, request, sign_up};
 use serde_json::json;
 use stripe_webhook::Webhook;
 
@@ -23,7 +20,8 @@ fn shuffle<T>(items: &mut [T], mut seed: u64) {
 
 #[tokio::test]
 async fn fifty_concurrent_sign_ups_with_one_email_make_one_customer() {
-    let (stack, app, _) = provisioned().await;
+    let stack = Stack::start(Options::provisioned()).await;
+    let app = stack.app;
     let spellings = [
         "race@example.com",
         "Race@Example.com",
@@ -52,10 +50,10 @@ async fn fifty_concurrent_sign_ups_with_one_email_make_one_customer() {
         1,
         "one Stripe Customer: {customers}"
     );
-    assert_eq!(hardening::object_count(&stack, "customer").await, 1);
+    assert_eq!(stack.emulator.count("customer").await.expect("emulator"), 1);
     // One user record and one email claim.
     assert_eq!(
-        hardening::items(&stack).await.len(),
+        stack.items().await.len(),
         3,
         "the catalog, the user, the claim"
     );
@@ -63,7 +61,8 @@ async fn fifty_concurrent_sign_ups_with_one_email_make_one_customer() {
 
 #[tokio::test]
 async fn two_hundred_shuffled_deliveries_with_duplicates_end_in_the_newest_state() {
-    let (_stack, app, catalog) = provisioned().await;
+    let _stack = Stack::start(Options::provisioned()).await;
+    let (app, catalog) = (_stack.app, _stack.catalog().clone());
     const USERS: usize = 20;
     const EVENTS_PER_USER: usize = 8;
     const STATUSES: [&str; 6] = [
@@ -73,7 +72,7 @@ async fn two_hundred_shuffled_deliveries_with_duplicates_end_in_the_newest_state
         (0..USERS).map(|n| async move { sign_up(app, &format!("storm{n}@example.com")).await }),
     )
     .await;
-    let start = hardening::now() - 3_600;
+    let start = devchat_kit::now() - 3_600;
     let mut deliveries = Vec::new();
     let mut newest = Vec::new();
     for (n, user) in users.iter().enumerate() {
@@ -156,9 +155,10 @@ async fn two_hundred_shuffled_deliveries_with_duplicates_end_in_the_newest_state
 
 #[tokio::test]
 async fn arrange_session_clicks_count_once_per_key() {
-    let (stack, app, catalog) = provisioned().await;
+    let stack = Stack::start(Options::provisioned()).await;
+    let (app, catalog) = (stack.app, stack.catalog().clone());
     let user = sign_up(app, "clicker@example.com").await;
-    hardening::subscribe(&stack, app, &user, &catalog.ondemand_price.id).await;
+    subscribe(&stack, app, &user, &catalog.ondemand_price.id, CARD_OK).await;
 
     // Sends every click at once; each must be recorded under its key.
     let click_all = async |keys: Vec<String>| {
@@ -174,7 +174,7 @@ async fn arrange_session_clicks_count_once_per_key() {
             assert_eq!(answer.status, 200, "{}", answer.body);
             assert_eq!(answer.body["usageRecord"], key.as_str());
         }
-        hardening::meter_total(&stack, &catalog.meter_id, &user.id).await
+        stack.meter_total(&user.id).await
     };
     // 100 concurrent clicks, each with its own key → 100 units.
     assert_eq!(

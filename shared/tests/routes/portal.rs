@@ -2,37 +2,42 @@
 //! and Portal pages), moto server, and the official Stripe CLI (`stripe listen`)
 //! forwarding the emulator's events to the webhook function over HTTP.
 
-mod stack;
-
 use std::time::{Duration, Instant};
 
-use stack::{CARD_CHARGE_FAILS, CARD_OK, Stack, call, request};
+use devchat_kit::{
+    Answer, CARD_CHARGE_FAILS, CARD_OK, Options, Stack, browser_request, sign_up, subscribe,
+};
 
 #[tokio::test]
 async fn portal_session_for_the_user_with_our_configuration() {
-    let stack = Stack::start().await;
-    let user = stack.sign_up("portal@example.com").await;
+    let stack = Stack::start(Options::provisioned()).await;
+    let user = sign_up(stack.app, "portal@example.com").await;
     let body = r#"{"priceType":"monthly"}"#;
-    let (status, answer) = call(
+    let Answer {
+        status,
+        body: answer,
+        ..
+    } = Answer::of(
         devchat::api::portal::handle(
             stack.app,
-            request("POST", "/users/portal", &[("user_id", &user.id)], &[], body),
+            browser_request("POST", "/users/portal", &[("user_id", &user.id)], &[], body),
         )
         .await,
     );
     assert_eq!(status, 200, "{answer}");
     assert_eq!(
         answer["configuration"],
-        stack.catalog.portal_configuration_id.as_str()
+        stack.catalog().portal_configuration_id.as_str()
     );
     let url = answer["url"].as_str().unwrap();
-    assert!(url.starts_with(&stack.emulator), "{url}");
+    assert!(url.starts_with(stack.emulator.url()), "{url}");
 
     // What the emulator received: our customer, configuration and return URL.
-    let sessions: Vec<_> = stack.stripe_get("/_emulator/requests").await["data"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    let sessions: Vec<_> = stack
+        .emulator
+        .requests()
+        .await
+        .expect("emulator")
         .into_iter()
         .filter(|r| r["path"] == "/v1/billing_portal/sessions")
         .collect();
@@ -40,17 +45,17 @@ async fn portal_session_for_the_user_with_our_configuration() {
     let params = sessions[0]["params"].to_string();
     for expected in [
         user.id.as_str(),
-        stack.catalog.portal_configuration_id.as_str(),
+        stack.catalog().portal_configuration_id.as_str(),
         "http://127.0.0.1:9000/dashboard",
     ] {
         assert!(params.contains(expected), "{expected} not in {params}");
     }
 
     // Unknown user → 404; a body that isn't JSON → 400; no user_id → 400.
-    let (status, _) = call(
+    let Answer { status, .. } = Answer::of(
         devchat::api::portal::handle(
             stack.app,
-            request(
+            browser_request(
                 "POST",
                 "/users/portal",
                 &[("user_id", "cus_nobody")],
@@ -61,10 +66,14 @@ async fn portal_session_for_the_user_with_our_configuration() {
         .await,
     );
     assert_eq!(status, 404);
-    let (status, answer) = call(
+    let Answer {
+        status,
+        body: answer,
+        ..
+    } = Answer::of(
         devchat::api::portal::handle(
             stack.app,
-            request(
+            browser_request(
                 "POST",
                 "/users/portal",
                 &[("user_id", &user.id)],
@@ -75,31 +84,40 @@ async fn portal_session_for_the_user_with_our_configuration() {
         .await,
     );
     assert_eq!(status, 400, "{answer}");
-    let (status, _) = call(
-        devchat::api::portal::handle(stack.app, request("POST", "/users/portal", &[], &[], ""))
-            .await,
+    let Answer { status, .. } = Answer::of(
+        devchat::api::portal::handle(
+            stack.app,
+            browser_request("POST", "/users/portal", &[], &[], ""),
+        )
+        .await,
     );
     assert_eq!(status, 400);
 }
 
 #[tokio::test]
 async fn portal_cancel_reaches_our_record_through_the_stripe_cli() {
-    let stack = Stack::start().await;
+    let stack = Stack::start(Options::provisioned()).await;
     let listen = stack.listen().await;
-    let user = stack
-        .subscribe(
-            "cancel@example.com",
-            &stack.catalog.monthly_price.id.clone(),
-            CARD_OK,
-        )
-        .await;
+    let user = subscribe(
+        &stack,
+        stack.app,
+        &sign_up(stack.app, "cancel@example.com").await,
+        &stack.catalog().monthly_price.id.clone(),
+        CARD_OK,
+    )
+    .await
+    .user;
     let sub = user.subscription.clone().unwrap();
     assert_eq!(sub.status, "trialing");
 
-    let (status, portal) = call(
+    let Answer {
+        status,
+        body: portal,
+        ..
+    } = Answer::of(
         devchat::api::portal::handle(
             stack.app,
-            request("POST", "/users/portal", &[("user_id", &user.id)], &[], ""),
+            browser_request("POST", "/users/portal", &[("user_id", &user.id)], &[], ""),
         )
         .await,
     );
@@ -146,21 +164,23 @@ async fn portal_cancel_reaches_our_record_through_the_stripe_cli() {
 
 #[tokio::test]
 async fn a_failed_payment_after_an_early_trial_end_is_recorded_past_due() {
-    let stack = Stack::start().await;
+    let stack = Stack::start(Options::provisioned()).await;
     let listen = stack.listen().await;
-    let user = stack
-        .subscribe(
-            "declined@example.com",
-            &stack.catalog.monthly_price.id.clone(),
-            CARD_CHARGE_FAILS,
-        )
-        .await;
+    let user = subscribe(
+        &stack,
+        stack.app,
+        &sign_up(stack.app, "declined@example.com").await,
+        &stack.catalog().monthly_price.id.clone(),
+        CARD_CHARGE_FAILS,
+    )
+    .await
+    .user;
     let sub = user.subscription.unwrap();
     assert_eq!(sub.status, "trialing");
 
     stack
         .stripe_post(
-            &format!("/v1/subscriptions/{}", sub.id),
+            &format!("/subscriptions/{}", sub.id),
             &[("trial_end", "now")],
         )
         .await;

@@ -6,11 +6,8 @@
 //! Odd but valid emails (plus-addressing, Unicode, mixed case) must succeed and be
 //! normalised.
 
-mod hardening;
-mod support;
-
 use devchat::api::site;
-use hardening::{Route, Signed, call_as, items, provisioned, request, sign_up, stripe_writes};
+use devchat_kit::{CARD_OK, Options, Route, Signed, Stack, call_as, request, sign_up, subscribe};
 use lambda_http::Body;
 use serde_json::json;
 use stripe_webhook::Webhook;
@@ -70,7 +67,7 @@ impl Case {
         let mut headers: Vec<(&str, String)> = vec![("content-type", "application/json".into())];
         if let Some(user) = &self.user {
             query.push(("user_id", &user.id));
-            headers.extend(user.headers());
+            headers.extend(user.cookie.iter().map(|c| ("cookie", c.clone())));
         }
         query.extend(self.query.iter().map(|(k, v)| (*k, v.as_str())));
         headers.extend(self.headers.iter().cloned());
@@ -98,12 +95,14 @@ const MARKUP: &[&str] = &[
 
 #[tokio::test]
 async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
-    let (stack, app, catalog) = provisioned().await;
+    let stack = Stack::start(Options::provisioned()).await;
+    let (app, catalog) = (stack.app, stack.catalog().clone());
     // The cast: a monthly subscriber, a user without a subscription, and a Checkout
     // Session of the subscriber's that the other must not be able to use.
     let subscriber = sign_up(app, "subscriber@example.com").await;
-    let session_id =
-        hardening::subscribe(&stack, app, &subscriber, &catalog.monthly_price.id).await;
+    let session_id = subscribe(&stack, app, &subscriber, &catalog.monthly_price.id, CARD_OK)
+        .await
+        .session_id;
     let other = sign_up(app, "other@example.com").await;
     // A real Stripe price that is not ours (another product, no challenge_id).
     let product = stack
@@ -121,7 +120,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
         )
         .await;
     let foreign_price = foreign["id"].as_str().unwrap().to_owned();
-    let event = json!({ "id": "evt_1", "object": "event", "type": "customer.subscription.updated", "created": hardening::now(),
+    let event = json!({ "id": "evt_1", "object": "event", "type": "customer.subscription.updated", "created": devchat_kit::now(),
         "data": { "object": { "id": "sub_x", "object": "subscription", "customer": subscriber.id, "status": "canceled" } } })
     .to_string();
 
@@ -549,12 +548,12 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
     let expired = minted(
         &other.id,
         secret,
-        hardening::now() - devchat::session::SESSION_SECONDS - 1,
+        devchat_kit::now() - devchat::session::SESSION_SECONDS - 1,
     );
     let forged = minted(
         &subscriber.id,
         "a-guessed-secret-of-thirty-two-chars",
-        hardening::now(),
+        devchat_kit::now(),
     );
     let tampered = other
         .cookie
@@ -631,14 +630,14 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
     cases.push(
         hook("no v1", 400, "No signatures found with expected scheme")
             .body(event.clone())
-            .header("stripe-signature", format!("t={}", hardening::now())),
+            .header("stripe-signature", format!("t={}", devchat_kit::now())),
     );
     cases.push(
         hook("wrong signature", 400, "No signatures found matching")
             .body(event.clone())
             .header(
                 "stripe-signature",
-                format!("t={},v1={}", hardening::now(), "ab".repeat(32)),
+                format!("t={},v1={}", devchat_kit::now(), "ab".repeat(32)),
             ),
     );
     cases.push(
@@ -652,7 +651,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
     let stale = Webhook::generate_test_header(
         &event,
         app.config.webhook_secret().unwrap(),
-        Some(hardening::now() - 3_600),
+        Some(devchat_kit::now() - 3_600),
     );
     cases.push(
         hook(
@@ -695,9 +694,15 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
     assert!(cases.len() >= 100, "the matrix has {} cases", cases.len());
     let mut failures = Vec::new();
     for case in &cases {
-        let before = (items(&stack).await, stripe_writes(&stack).await.len());
+        let before = (
+            stack.items().await,
+            stack.emulator.writes().await.expect("emulator").len(),
+        );
         let answer = case.route.call(app, case.request()).await;
-        let after = (items(&stack).await, stripe_writes(&stack).await.len());
+        let after = (
+            stack.items().await,
+            stack.emulator.writes().await.expect("emulator").len(),
+        );
         let message = answer.body["error"]["message"].as_str().unwrap_or_default();
         if answer.status != case.status || !message.contains(case.says) || message.trim().len() < 10
         {
@@ -741,7 +746,8 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
 
 #[tokio::test]
 async fn odd_but_valid_emails_sign_up_normalised() {
-    let (stack, app, _) = provisioned().await;
+    let stack = Stack::start(Options::provisioned()).await;
+    let app = stack.app;
     for (raw, normalised, again) in [
         (
             "Ada.Lovelace+billing@Example.COM",
@@ -772,7 +778,10 @@ async fn odd_but_valid_emails_sign_up_normalised() {
         assert_eq!(same.id, user.id, "{again:?} is the same user as {raw:?}");
         let customer = stack.stripe_get(&format!("/customers/{}", user.id)).await;
         assert_eq!(customer["email"], normalised);
-        assert_eq!(customer["metadata"]["challenge_id"], support::CHALLENGE_ID);
+        assert_eq!(
+            customer["metadata"]["challenge_id"],
+            devchat_kit::CHALLENGE_ID
+        );
     }
     let customers = stack.stripe_get("/customers?limit=100").await;
     assert_eq!(
@@ -789,7 +798,8 @@ async fn odd_but_valid_emails_sign_up_normalised() {
 
 #[tokio::test]
 async fn sign_up_opens_a_session() {
-    let (_stack, app, _) = provisioned().await;
+    let _stack = Stack::start(Options::provisioned()).await;
+    let app = _stack.app;
     for (proto, secure) in [(None, false), (Some("https"), true), (Some("http"), false)] {
         let headers: Vec<(&str, &str)> = proto
             .map(|p| ("x-forwarded-proto", p))
@@ -867,7 +877,8 @@ async fn site_pages_carry_the_security_headers() {
 async fn a_user_id_can_be_checked_against_its_own_data_only() {
     // The same user-scoped calls succeed for the user they name (the matrix above is not
     // failing merely because the cast cannot do anything).
-    let (_stack, app, catalog) = provisioned().await;
+    let _stack = Stack::start(Options::provisioned()).await;
+    let (app, catalog) = (_stack.app, _stack.catalog().clone());
     let user = sign_up(app, "able@example.com").await;
     let answer = call_as(app, Route::GetUser, &user, &[], &[], "").await;
     assert_eq!(answer.status, 200, "{}", answer.body);

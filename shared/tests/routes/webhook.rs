@@ -3,12 +3,10 @@
 //! duplicates, out-of-order and same-second deliveries, unknown events and
 //! customers, base64 bodies, and a storage failure answered 5xx.
 
-mod stack;
-
 use devchat::store::Store;
+use devchat_kit::{Answer, Options, Stack, WEBHOOK_SECRET, browser_request, sign_up};
 use lambda_http::Body;
 use serde_json::{Value, json};
-use stack::{Stack, call, request};
 use stripe_webhook::Webhook;
 
 fn now() -> i64 {
@@ -54,17 +52,13 @@ async fn deliver(stack: &Stack, payload: &str, signature: Option<&str>) -> (u16,
         .map(|s| ("Stripe-Signature", s))
         .into_iter()
         .collect();
-    call(
-        devchat::api::webhook::handle(
-            stack.app,
-            request("POST", "/webhook", &[], &headers, payload),
-        )
-        .await,
-    )
+    let req = browser_request("POST", "/webhook", &[], &headers, payload);
+    let answer = Answer::of(devchat::api::webhook::handle(stack.app, req).await);
+    (answer.status, answer.body)
 }
 
 async fn deliver_signed(stack: &Stack, payload: &str) -> (u16, Value) {
-    let signature = Webhook::generate_test_header(payload, &stack.secret, None);
+    let signature = Webhook::generate_test_header(payload, WEBHOOK_SECRET, None);
     deliver(stack, payload, Some(&signature)).await
 }
 
@@ -74,9 +68,9 @@ async fn status_of(stack: &Stack, user: &str) -> Option<String> {
 
 #[tokio::test]
 async fn only_authentic_events_change_anything() {
-    let stack = Stack::start().await;
-    let user = stack.sign_up("sig@example.com").await;
-    let monthly = stack.catalog.monthly_price.id.clone();
+    let stack = Stack::start(Options::provisioned()).await;
+    let user = sign_up(stack.app, "sig@example.com").await;
+    let monthly = stack.catalog().monthly_price.id.clone();
     let payload = subscription_event(
         "customer.subscription.created",
         now(),
@@ -86,7 +80,7 @@ async fn only_authentic_events_change_anything() {
         &monthly,
         "licensed",
     );
-    let good = Webhook::generate_test_header(&payload, &stack.secret, None);
+    let good = Webhook::generate_test_header(&payload, WEBHOOK_SECRET, None);
     let (t, good_v1) = good.split_once(',').unwrap();
     let other_v1 = Webhook::generate_test_header(&payload, "whsec_not_ours", None)
         .split_once(',')
@@ -96,7 +90,7 @@ async fn only_authentic_events_change_anything() {
 
     let altered = payload.replacen("trialing", "trialinf", 1);
     let wrong_secret = Webhook::generate_test_header(&payload, "whsec_not_ours", None);
-    let stale = Webhook::generate_test_header(&payload, &stack.secret, Some(now() - 301));
+    let stale = Webhook::generate_test_header(&payload, WEBHOOK_SECRET, Some(now() - 301));
     let bad: [(&str, &str, Option<&str>, &str); 5] = [
         (
             "body altered by one byte",
@@ -158,20 +152,20 @@ async fn only_authentic_events_change_anything() {
 
 #[tokio::test]
 async fn base64_bodies_are_verified_after_decoding() {
-    let stack = Stack::start().await;
-    let user = stack.sign_up("b64@example.com").await;
+    let stack = Stack::start(Options::provisioned()).await;
+    let user = sign_up(stack.app, "b64@example.com").await;
     let payload = subscription_event(
         "customer.subscription.created",
         now(),
         &user.id,
         "sub_b64",
         "active",
-        &stack.catalog.ondemand_price.id,
+        &stack.catalog().ondemand_price.id,
         "metered",
     );
-    let signature = Webhook::generate_test_header(&payload, &stack.secret, None);
+    let signature = Webhook::generate_test_header(&payload, WEBHOOK_SECRET, None);
     // lambda_http hands a body API Gateway marked isBase64Encoded over as Body::Binary, decoded.
-    let mut req = request(
+    let mut req = browser_request(
         "POST",
         "/webhook",
         &[],
@@ -179,7 +173,11 @@ async fn base64_bodies_are_verified_after_decoding() {
         "",
     );
     *req.body_mut() = Body::Binary(payload.clone().into_bytes());
-    let (status, answer) = call(devchat::api::webhook::handle(stack.app, req).await);
+    let Answer {
+        status,
+        body: answer,
+        ..
+    } = Answer::of(devchat::api::webhook::handle(stack.app, req).await);
     assert_eq!(status, 200, "{answer}");
     let sub = stack.user(&user.id).await.subscription.unwrap();
     assert_eq!(serde_json::to_value(sub.kind).unwrap(), "ondemand");
@@ -187,9 +185,9 @@ async fn base64_bodies_are_verified_after_decoding() {
 
 #[tokio::test]
 async fn duplicates_and_late_deliveries_never_overwrite_newer_state() {
-    let stack = Stack::start().await;
-    let user = stack.sign_up("order@example.com").await;
-    let price = stack.catalog.monthly_price.id.clone();
+    let stack = Stack::start(Options::provisioned()).await;
+    let user = sign_up(stack.app, "order@example.com").await;
+    let price = stack.catalog().monthly_price.id.clone();
     let t = now();
     let event = |kind: &str, created: i64, status: &str| {
         subscription_event(
@@ -246,11 +244,11 @@ async fn duplicates_and_late_deliveries_never_overwrite_newer_state() {
 
 #[tokio::test]
 async fn events_of_the_same_second_converge_in_either_order() {
-    let stack = Stack::start().await;
-    let price = stack.catalog.monthly_price.id.clone();
+    let stack = Stack::start(Options::provisioned()).await;
+    let price = stack.catalog().monthly_price.id.clone();
     let t = now();
     for (n, order) in [[0, 1, 2], [2, 1, 0], [1, 2, 0]].into_iter().enumerate() {
-        let user = stack.sign_up(&format!("same-second-{n}@example.com")).await;
+        let user = sign_up(stack.app, &format!("same-second-{n}@example.com")).await;
         let events = [
             subscription_event(
                 "customer.subscription.created",
@@ -293,7 +291,7 @@ async fn events_of_the_same_second_converge_in_either_order() {
 
 #[tokio::test]
 async fn unknown_events_and_customers_are_acknowledged() {
-    let stack = Stack::start().await;
+    let stack = Stack::start(Options::provisioned()).await;
     let other_type = json!({
         "id": "evt_other", "object": "event", "created": now(), "livemode": false, "pending_webhooks": 1,
         "type": "product.updated", "data": { "object": { "id": "prod_1", "object": "product" } }
@@ -334,8 +332,8 @@ async fn unknown_events_and_customers_are_acknowledged() {
 
 #[tokio::test]
 async fn a_storage_failure_answers_5xx_so_stripe_retries() {
-    let mut stack = Stack::start().await;
-    let user = stack.sign_up("down@example.com").await;
+    let mut stack = Stack::start(Options::provisioned()).await;
+    let user = sign_up(stack.app, "down@example.com").await;
     let payload = subscription_event(
         "customer.subscription.updated",
         now(),

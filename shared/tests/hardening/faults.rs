@@ -8,23 +8,19 @@
 //! one object appears. A failure that persists answers 502 with a message and leaves
 //! nothing half done.
 //!
-//! DynamoDB: cut off (see [`hardening::Proxy`] for why a proxy rather than stopping
+//! DynamoDB: cut off (see [`devchat_kit::Proxy`] for why a proxy rather than stopping
 //! moto), every route answers 503 with a message and the webhook 5xx; Stripe's
 //! redelivery applies once the database is back; nothing is lost. A Customer created
 //! in Stripe while our record could not be written is reused by the next sign-up.
 
-mod hardening;
-mod support;
-
 use std::time::Duration;
 
 use devchat::store::Store;
-use hardening::{
-    Answer, Proxy, Route, Signed, call_as, eventually, inject, items, object_count, provisioned,
-    sign_up,
+use devchat_kit::{
+    Answer, CARD_OK, Options, Proxy, Route, Signed, Stack, WebhookServer, call_as, eventually,
+    request, sign_up, subscribe,
 };
 use serde_json::{Value, json};
-use support::Stack;
 
 const SLOW: &str = "a slow answer";
 
@@ -50,8 +46,10 @@ fn transient_faults(method: &str, path_prefix: &str) -> Vec<(&'static str, Value
 /// The emulator's log entries for `method` on paths under `prefix`.
 async fn attempts(stack: &Stack, method: &str, prefix: &str) -> Vec<Value> {
     stack
+        .emulator
         .requests()
         .await
+        .expect("emulator")
         .into_iter()
         .filter(|r| {
             r["method"] == method && r["path"].as_str().is_some_and(|p| p.starts_with(prefix))
@@ -73,11 +71,15 @@ async fn survives_faults(
     let mut injected = 0;
     for (n, (what, fault)) in transient_faults(method, prefix).into_iter().enumerate() {
         let objects = match kind {
-            Some(kind) => object_count(stack, kind).await,
+            Some(kind) => stack.emulator.count(kind).await.expect("emulator"),
             None => 0,
         };
-        stack.clear_requests().await;
-        inject(stack, fault).await;
+        stack.emulator.clear_requests().await.expect("emulator");
+        stack
+            .emulator
+            .inject(&fault)
+            .await
+            .expect("injecting a fault");
         injected += 1;
         let started = std::time::Instant::now();
         let answer = call(n).await;
@@ -87,16 +89,8 @@ async fn survives_faults(
             answer.body
         );
         let log = attempts(stack, method, prefix).await;
-        let pending: Value = stack
-            .http
-            .get(format!("{}/_emulator/faults", stack.emulator))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(pending["data"], json!([]), "{what}: the fault was hit");
+        let pending = stack.emulator.faults().await.expect("emulator");
+        assert_eq!(pending, Vec::<Value>::new(), "{what}: the fault was hit");
         if what == SLOW {
             // The emulator logs a request when it answers; the client gave up on this one
             // after its 8-second timeout and closed the connection, so the log holds only
@@ -130,7 +124,7 @@ async fn survives_faults(
         }
         if let Some(kind) = kind {
             assert_eq!(
-                object_count(stack, kind).await,
+                stack.emulator.count(kind).await.expect("emulator"),
                 objects + 1,
                 "{what}: exactly one new {kind}"
             );
@@ -139,24 +133,19 @@ async fn survives_faults(
 
     // A failure that persists: every attempt fails.
     let objects = match kind {
-        Some(kind) => object_count(stack, kind).await,
+        Some(kind) => stack.emulator.count(kind).await.expect("emulator"),
         None => 0,
     };
-    let table = items(stack).await;
-    stack.clear_requests().await;
-    inject(
-        stack,
-        json!({ "method": method, "path_prefix": prefix, "count": 100, "status": 503 }),
-    )
-    .await;
+    let table = stack.items().await;
+    stack.emulator.clear_requests().await.expect("emulator");
+    stack
+        .emulator
+        .inject(&json!({ "method": method, "path_prefix": prefix, "count": 100, "status": 503 }))
+        .await
+        .expect("injecting a fault");
     injected += 1;
     let answer = call(99).await;
-    stack
-        .http
-        .delete(format!("{}/_emulator/faults", stack.emulator))
-        .send()
-        .await
-        .unwrap();
+    stack.emulator.clear_faults().await.expect("emulator");
     assert_eq!(
         answer.status, 502,
         "{method} {prefix}, persistent failure: {}",
@@ -175,13 +164,13 @@ async fn survives_faults(
     );
     if let Some(kind) = kind {
         assert_eq!(
-            object_count(stack, kind).await,
+            stack.emulator.count(kind).await.expect("emulator"),
             objects,
             "no {kind} after a persistent failure"
         );
     }
     assert_eq!(
-        items(stack).await,
+        stack.items().await,
         table,
         "{method} {prefix}: nothing written after a persistent failure"
     );
@@ -190,7 +179,8 @@ async fn survives_faults(
 
 #[tokio::test]
 async fn customer_create_survives_stripe_faults() {
-    let (stack, app, _) = provisioned().await;
+    let stack = Stack::start(Options::provisioned()).await;
+    let app = stack.app;
     let email = |n: usize| format!("fault{n}@example.com");
     let injected = survives_faults(
         &stack,
@@ -200,10 +190,7 @@ async fn customer_create_survives_stripe_faults() {
         async |n| {
             let body = json!({ "email": email(n) }).to_string();
             Route::SignUp
-                .call(
-                    app,
-                    hardening::request("POST", "/users", &[], &[], body.into()),
-                )
+                .call(app, request("POST", "/users", &[], &[], body.into()))
                 .await
         },
     )
@@ -226,7 +213,8 @@ async fn customer_create_survives_stripe_faults() {
 
 #[tokio::test]
 async fn checkout_session_create_survives_stripe_faults() {
-    let (stack, app, catalog) = provisioned().await;
+    let stack = Stack::start(Options::provisioned()).await;
+    let (app, catalog) = (stack.app, stack.catalog().clone());
     let user = sign_up(app, "checkout-faults@example.com").await;
     let body = json!({ "price": catalog.monthly_price.id }).to_string();
     survives_faults(
@@ -252,7 +240,8 @@ async fn checkout_session_create_survives_stripe_faults() {
 
 #[tokio::test]
 async fn portal_session_create_survives_stripe_faults() {
-    let (stack, app, _) = provisioned().await;
+    let stack = Stack::start(Options::provisioned()).await;
+    let app = stack.app;
     let user = sign_up(app, "portal-faults@example.com").await;
     survives_faults(
         &stack,
@@ -266,9 +255,10 @@ async fn portal_session_create_survives_stripe_faults() {
 
 #[tokio::test]
 async fn meter_event_create_survives_stripe_faults() {
-    let (stack, app, catalog) = provisioned().await;
+    let stack = Stack::start(Options::provisioned()).await;
+    let (app, catalog) = (stack.app, stack.catalog().clone());
     let user = sign_up(app, "meter-faults@example.com").await;
-    hardening::subscribe(&stack, app, &user, &catalog.ondemand_price.id).await;
+    subscribe(&stack, app, &user, &catalog.ondemand_price.id, CARD_OK).await;
     let key = |n: usize| format!("click-{n}");
     survives_faults(
         &stack,
@@ -289,7 +279,7 @@ async fn meter_event_create_survives_stripe_faults() {
     )
     .await;
     assert_eq!(
-        hardening::meter_total(&stack, &catalog.meter_id, &user.id).await,
+        stack.meter_total(&user.id).await,
         4,
         "one unit per click that went through"
     );
@@ -307,17 +297,17 @@ async fn meter_event_create_survives_stripe_faults() {
         assert_eq!(answer.status, 200, "{}", answer.body);
         assert_eq!(answer.body["usageRecord"], key(99));
     }
-    assert_eq!(
-        hardening::meter_total(&stack, &catalog.meter_id, &user.id).await,
-        5
-    );
+    assert_eq!(stack.meter_total(&user.id).await, 5);
 }
 
 #[tokio::test]
 async fn checkout_session_retrieve_survives_stripe_faults() {
-    let (stack, app, catalog) = provisioned().await;
+    let stack = Stack::start(Options::provisioned()).await;
+    let (app, catalog) = (stack.app, stack.catalog().clone());
     let user = sign_up(app, "retrieve-faults@example.com").await;
-    let session_id = hardening::subscribe(&stack, app, &user, &catalog.monthly_price.id).await;
+    let session_id = subscribe(&stack, app, &user, &catalog.monthly_price.id, CARD_OK)
+        .await
+        .session_id;
     let before = app.store.get_user(&user.id).await.unwrap();
     survives_faults(&stack, "GET", "/v1/checkout/sessions/", None, async |_| {
         call_as(
@@ -353,7 +343,7 @@ async fn deliver(app: &devchat::api::App, payload: &str) -> Answer {
     Route::Webhook
         .call(
             app,
-            hardening::request(
+            request(
                 "POST",
                 "/webhook",
                 &[],
@@ -366,25 +356,25 @@ async fn deliver(app: &devchat::api::App, payload: &str) -> Answer {
 
 #[tokio::test]
 async fn a_database_outage_answers_503_and_loses_nothing() {
-    let stack = Stack::start().await;
+    let stack = Stack::start(Options::default()).await;
     let proxy = Proxy::start(&stack.dynamo).await;
     // Stripe delivers events to our webhook, served over HTTP, and redelivers on 5xx.
-    let webhook = hardening::WebhookServer::start().await;
+    let webhook = WebhookServer::start().await;
     let endpoint = stack
         .stripe_post(
             "/webhook_endpoints",
             &[("url", &webhook.url), ("enabled_events[]", "*")],
         )
         .await;
-    let app = hardening::app_on(&stack, &proxy.url, endpoint["secret"].as_str());
+    let app = stack.app_on(&proxy.url, endpoint["secret"].as_str());
     webhook.serve(app);
     let catalog = devchat::catalog::provision(&app.stripe, &app.store, &app.config)
         .await
         .unwrap();
     let subscriber = sign_up(app, "outage@example.com").await;
-    hardening::subscribe(&stack, app, &subscriber, &catalog.monthly_price.id).await;
+    subscribe(&stack, app, &subscriber, &catalog.monthly_price.id, CARD_OK).await;
     let ondemand = sign_up(app, "outage-ondemand@example.com").await;
-    hardening::subscribe(&stack, app, &ondemand, &catalog.ondemand_price.id).await;
+    subscribe(&stack, app, &ondemand, &catalog.ondemand_price.id, CARD_OK).await;
     let bystander = sign_up(app, "bystander@example.com").await;
     let subscription = app
         .store
@@ -396,11 +386,11 @@ async fn a_database_outage_answers_503_and_loses_nothing() {
         .unwrap();
     // Let the subscription events of the sign-ups land before the outage.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let table = items(&stack).await;
+    let table = stack.items().await;
 
     proxy.cut();
     let monthly = json!({ "price": catalog.monthly_price.id }).to_string();
-    let event = json!({ "id": "evt_outage", "object": "event", "type": "customer.subscription.updated", "created": hardening::now(),
+    let event = json!({ "id": "evt_outage", "object": "event", "type": "customer.subscription.updated", "created": devchat_kit::now(),
         "data": { "object": { "id": subscription.id, "object": "subscription", "customer": subscriber.id, "status": "past_due",
             "items": { "data": [{ "price": { "id": catalog.monthly_price.id } }] } } } })
     .to_string();
@@ -410,7 +400,7 @@ async fn a_database_outage_answers_503_and_loses_nothing() {
             Route::Offerings
                 .call(
                     app,
-                    hardening::request("GET", "/offerings", &[], &[], lambda_http::Body::Empty),
+                    request("GET", "/offerings", &[], &[], lambda_http::Body::Empty),
                 )
                 .await,
         ),
@@ -419,7 +409,7 @@ async fn a_database_outage_answers_503_and_loses_nothing() {
             Route::SignUp
                 .call(
                     app,
-                    hardening::request(
+                    request(
                         "POST",
                         "/users",
                         &[],
@@ -477,15 +467,8 @@ async fn a_database_outage_answers_503_and_loses_nothing() {
     // Stripe cancels the subscription meanwhile; its deliveries fail until the database is back.
     let failed_before = webhook.failed();
     stack
-        .http
-        .delete(format!(
-            "{}/v1/subscriptions/{}",
-            stack.emulator, subscription.id
-        ))
-        .bearer_auth(support::SECRET_KEY)
-        .send()
-        .await
-        .unwrap();
+        .stripe_delete(&format!("/subscriptions/{}", subscription.id))
+        .await;
     eventually(
         "a failed delivery of the cancellation",
         Duration::from_secs(15),
@@ -524,7 +507,7 @@ async fn a_database_outage_answers_503_and_loses_nothing() {
     );
 
     // Nothing lost: every item from before the outage is there; only the subscriber's changed.
-    let after = items(&stack).await;
+    let after = stack.items().await;
     assert_eq!(after.len(), table.len(), "no item lost or added");
     let subscriber_key = format!("USER#{}", subscriber.id);
     for item in &table {
@@ -554,18 +537,16 @@ async fn a_database_outage_answers_503_and_loses_nothing() {
 
 #[tokio::test]
 async fn a_customer_created_while_our_write_failed_is_reused() {
-    let stack = Stack::start().await;
+    let stack = Stack::start(Options::default()).await;
     let proxy = Proxy::start(&stack.dynamo).await;
-    let app = hardening::app_on(&stack, &proxy.url, None);
+    let app = stack.app_on(&proxy.url, None);
     // Stripe answers the first customer create slowly (then 500, retried); the database
     // goes down meanwhile, so the Customer exists in Stripe but our claim cannot be written.
-    inject(&stack, json!({ "method": "POST", "path_prefix": "/v1/customers", "count": 1, "status": 500, "delay_ms": 1_500 })).await;
+    stack.emulator.inject(&json!({ "method": "POST", "path_prefix": "/v1/customers", "count": 1, "status": 500, "delay_ms": 1_500 })).await.expect("injecting a fault");
     let email = "half-done@example.com";
     let body = json!({ "email": email }).to_string();
-    let signup = tokio::spawn(Route::SignUp.call(
-        app,
-        hardening::request("POST", "/users", &[], &[], body.into()),
-    ));
+    let signup =
+        tokio::spawn(Route::SignUp.call(app, request("POST", "/users", &[], &[], body.into())));
     tokio::time::sleep(Duration::from_millis(700)).await;
     proxy.cut();
     let answer = signup.await.unwrap();
@@ -579,7 +560,7 @@ async fn a_customer_created_while_our_write_failed_is_reused() {
     let orphan = listed["data"][0]["id"].as_str().unwrap().to_owned();
     proxy.restore();
     assert!(
-        items(&stack).await.is_empty(),
+        stack.items().await.is_empty(),
         "nothing of ours was written"
     );
 

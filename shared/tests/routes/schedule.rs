@@ -3,39 +3,40 @@
 //! meter events (once per Idempotency-Key), the 409 for monthly subscribers, and the
 //! renewal invoice billing the usage when the emulator's clock passes the period end.
 
-mod stack;
-
+use devchat_kit::{Answer, CARD_OK, Options, Stack, browser_request, sign_up, subscribe};
 use serde_json::Value;
-use stack::{CARD_OK, Stack, call, request};
 
 async fn click(stack: &Stack, user_id: &str, key: Option<&str>) -> (u16, Value) {
     let headers: Vec<(&str, &str)> = key.map(|k| ("Idempotency-Key", k)).into_iter().collect();
-    let req = request(
+    let req = browser_request(
         "POST",
         "/offerings/paircode/schedule",
         &[("user_id", user_id)],
         &headers,
         "",
     );
-    call(devchat::api::schedule::handle(stack.app, req).await)
+    let answer = Answer::of(devchat::api::schedule::handle(stack.app, req).await);
+    (answer.status, answer.body)
 }
 
 #[tokio::test]
 async fn on_demand_checkout_has_no_trial_and_one_metered_item() {
-    let stack = Stack::start().await;
-    let user = stack
-        .subscribe(
-            "od-checkout@example.com",
-            &stack.catalog.ondemand_price.id.clone(),
-            CARD_OK,
-        )
-        .await;
+    let stack = Stack::start(Options::provisioned()).await;
+    let user = subscribe(
+        &stack,
+        stack.app,
+        &sign_up(stack.app, "od-checkout@example.com").await,
+        &stack.catalog().ondemand_price.id.clone(),
+        CARD_OK,
+    )
+    .await
+    .user;
     let sub = user.subscription.unwrap();
     assert_eq!(serde_json::to_value(sub.kind).unwrap(), "ondemand");
     assert_eq!(sub.status, "active");
 
     let stripe_sub = stack
-        .stripe_get(&format!("/v1/subscriptions/{}", sub.id))
+        .stripe_get(&format!("/subscriptions/{}", sub.id))
         .await;
     assert!(stripe_sub["trial_end"].is_null(), "{stripe_sub}");
     assert_eq!(
@@ -46,7 +47,7 @@ async fn on_demand_checkout_has_no_trial_and_one_metered_item() {
     assert_eq!(items.len(), 1);
     assert_eq!(
         items[0]["price"]["id"],
-        stack.catalog.ondemand_price.id.as_str()
+        stack.catalog().ondemand_price.id.as_str()
     );
     assert_eq!(items[0]["price"]["recurring"]["usage_type"], "metered");
     assert!(
@@ -58,14 +59,16 @@ async fn on_demand_checkout_has_no_trial_and_one_metered_item() {
 
 #[tokio::test]
 async fn each_click_is_one_unit_and_a_retried_click_counts_once() {
-    let stack = Stack::start().await;
-    let user = stack
-        .subscribe(
-            "od-clicks@example.com",
-            &stack.catalog.ondemand_price.id.clone(),
-            CARD_OK,
-        )
-        .await;
+    let stack = Stack::start(Options::provisioned()).await;
+    let user = subscribe(
+        &stack,
+        stack.app,
+        &sign_up(stack.app, "od-clicks@example.com").await,
+        &stack.catalog().ondemand_price.id.clone(),
+        CARD_OK,
+    )
+    .await
+    .user;
 
     let mut records = Vec::new();
     for _ in 0..3 {
@@ -96,14 +99,16 @@ async fn each_click_is_one_unit_and_a_retried_click_counts_once() {
 
 #[tokio::test]
 async fn monthly_subscribers_and_non_subscribers_get_409_and_nothing_is_recorded() {
-    let stack = Stack::start().await;
-    let monthly = stack
-        .subscribe(
-            "od-monthly@example.com",
-            &stack.catalog.monthly_price.id.clone(),
-            CARD_OK,
-        )
-        .await;
+    let stack = Stack::start(Options::provisioned()).await;
+    let monthly = subscribe(
+        &stack,
+        stack.app,
+        &sign_up(stack.app, "od-monthly@example.com").await,
+        &stack.catalog().monthly_price.id.clone(),
+        CARD_OK,
+    )
+    .await
+    .user;
     let (status, answer) = click(&stack, &monthly.id, Some("monthly-click")).await;
     assert_eq!(status, 409, "{answer}");
     assert!(
@@ -114,7 +119,7 @@ async fn monthly_subscribers_and_non_subscribers_get_409_and_nothing_is_recorded
         "{answer}"
     );
 
-    let nobody = stack.sign_up("od-none@example.com").await;
+    let nobody = sign_up(stack.app, "od-none@example.com").await;
     let (status, answer) = click(&stack, &nobody.id, None).await;
     assert_eq!(status, 409, "{answer}");
     assert!(
@@ -129,33 +134,38 @@ async fn monthly_subscribers_and_non_subscribers_get_409_and_nothing_is_recorded
     assert_eq!(status, 404);
 
     assert_eq!(stack.meter_total(&monthly.id).await, 0);
-    let events: Vec<_> = stack.stripe_get("/_emulator/requests").await["data"]
-        .as_array()
+    let events: Vec<_> = stack
+        .emulator
+        .requests()
+        .await
         .unwrap()
-        .iter()
+        .into_iter()
         .filter(|r| r["path"] == "/v1/billing/meter_events")
-        .cloned()
         .collect();
     assert!(events.is_empty(), "meter events were sent: {events:?}");
 }
 
 #[tokio::test]
 async fn the_renewal_invoice_bills_the_sessions() {
-    let stack = Stack::start().await;
-    let ondemand = stack
-        .subscribe(
-            "od-renew@example.com",
-            &stack.catalog.ondemand_price.id.clone(),
-            CARD_OK,
-        )
-        .await;
-    let monthly = stack
-        .subscribe(
-            "m-renew@example.com",
-            &stack.catalog.monthly_price.id.clone(),
-            CARD_OK,
-        )
-        .await;
+    let stack = Stack::start(Options::provisioned()).await;
+    let ondemand = subscribe(
+        &stack,
+        stack.app,
+        &sign_up(stack.app, "od-renew@example.com").await,
+        &stack.catalog().ondemand_price.id.clone(),
+        CARD_OK,
+    )
+    .await
+    .user;
+    let monthly = subscribe(
+        &stack,
+        stack.app,
+        &sign_up(stack.app, "m-renew@example.com").await,
+        &stack.catalog().monthly_price.id.clone(),
+        CARD_OK,
+    )
+    .await
+    .user;
     for n in 0..3 {
         assert_eq!(
             click(&stack, &ondemand.id, Some(&format!("renew-{n}")))
@@ -166,7 +176,11 @@ async fn the_renewal_invoice_bills_the_sessions() {
     }
 
     // Past the end of the first month (and of the monthly plan's 3-day trial).
-    stack.advance_clock(32 * 86_400).await;
+    stack
+        .emulator
+        .advance(32 * 86_400)
+        .await
+        .expect("the clock");
 
     let billed = |invoices: &Value| -> Vec<i64> {
         invoices["data"]
@@ -178,14 +192,14 @@ async fn the_renewal_invoice_bills_the_sessions() {
             .collect()
     };
     let ondemand_invoices = stack
-        .stripe_get(&format!("/v1/invoices?customer={}", ondemand.id))
+        .stripe_get(&format!("/invoices?customer={}", ondemand.id))
         .await;
     assert!(
         billed(&ondemand_invoices).contains(&24_000),
         "{ondemand_invoices}"
     );
     let monthly_invoices = stack
-        .stripe_get(&format!("/v1/invoices?customer={}", monthly.id))
+        .stripe_get(&format!("/invoices?customer={}", monthly.id))
         .await;
     assert!(
         billed(&monthly_invoices).contains(&6_000),

@@ -1,0 +1,264 @@
+//! Calling the API's routes in process, as API Gateway hands requests to the
+//! functions, and reading their answers as a client does.
+
+use std::collections::HashMap;
+
+use devchat::{api::App, http::finish, model::User};
+use lambda_http::{Body, RequestExt};
+use serde_json::{Value, json};
+
+use crate::{Card, Stack, session_cookie};
+
+/// Every route of the API, called through its handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Offerings,
+    SignUp,
+    GetUser,
+    Checkout,
+    Schedule,
+    Portal,
+    Webhook,
+}
+
+impl Route {
+    pub const ALL: [Route; 7] = [
+        Route::Offerings,
+        Route::SignUp,
+        Route::GetUser,
+        Route::Checkout,
+        Route::Schedule,
+        Route::Portal,
+        Route::Webhook,
+    ];
+
+    pub fn method(self) -> &'static str {
+        match self {
+            Route::Offerings | Route::GetUser => "GET",
+            _ => "POST",
+        }
+    }
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Route::Offerings => "/offerings",
+            Route::SignUp | Route::GetUser => "/users",
+            Route::Checkout => "/offerings/paircode",
+            Route::Schedule => "/offerings/paircode/schedule",
+            Route::Portal => "/users/portal",
+            Route::Webhook => "/webhook",
+        }
+    }
+
+    /// Calls the route's handler; the answer as the client sees it (errors rendered
+    /// by `devchat::http::finish`, as the function binaries do).
+    pub async fn call(self, app: &App, req: lambda_http::Request) -> Answer {
+        use devchat::api::*;
+        Answer::of(match self {
+            Route::Offerings => offerings::handle(app, req).await,
+            Route::SignUp => signup::handle(app, req).await,
+            Route::GetUser => get_user::handle(app, req).await,
+            Route::Checkout => checkout::handle(app, req).await,
+            Route::Schedule => schedule::handle(app, req).await,
+            Route::Portal => portal::handle(app, req).await,
+            Route::Webhook => webhook::handle(app, req).await,
+        })
+    }
+}
+
+/// A response as the client sees it.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub headers: http::HeaderMap,
+}
+
+impl From<devchat::http::Response> for Answer {
+    fn from(response: devchat::http::Response) -> Self {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
+        Answer {
+            status,
+            body,
+            headers,
+        }
+    }
+}
+
+impl Answer {
+    /// A handler's result as the client sees it (errors rendered as the binaries do).
+    pub fn of(result: devchat::Result<devchat::http::Response>) -> Answer {
+        Answer::from(finish(result))
+    }
+
+    /// `error.message`, or a panic naming the body when the answer is not an error.
+    pub fn message(&self) -> &str {
+        self.body["error"]["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not an error body ({}): {}", self.status, self.body))
+    }
+
+    /// The `name=value` part of the session cookie this answer sets, if any.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all(http::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_owned())
+            .next()
+    }
+}
+
+/// A request as API Gateway hands it to a function: method, path, query parameters,
+/// headers and a raw body. An empty text body is no body.
+pub fn request(
+    method: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    headers: &[(&str, &str)],
+    body: Body,
+) -> lambda_http::Request {
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri(format!("https://api.example.com{path}"));
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let body = match body {
+        Body::Text(text) if text.is_empty() => Body::Empty,
+        body => body,
+    };
+    let query: HashMap<String, String> = query
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    builder
+        .body(body)
+        .expect("request")
+        .with_query_string_parameters(query)
+}
+
+/// [`request`] from a browser signed in as the `user_id` its query names (the session
+/// cookie `POST /users` set), with a JSON body.
+pub fn browser_request(
+    method: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    headers: &[(&str, &str)],
+    body: &str,
+) -> lambda_http::Request {
+    let cookie = query
+        .iter()
+        .find(|(name, _)| *name == "user_id")
+        .map(|(_, id)| session_cookie(id));
+    let mut all: Vec<(&str, &str)> = vec![("content-type", "application/json")];
+    all.extend(cookie.iter().map(|c| ("cookie", c.as_str())));
+    all.extend_from_slice(headers);
+    request(method, path, query, &all, Body::Text(body.to_owned()))
+}
+
+/// A signed-up user and the session cookie their sign-up set (if the app sets one).
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub id: String,
+    pub email: String,
+    pub cookie: Option<String>,
+}
+
+impl Signed {
+    /// A browser signed in as `id` (a fresh session cookie), as `POST /users` leaves it.
+    pub fn as_user(id: &str) -> Signed {
+        Signed {
+            id: id.to_owned(),
+            email: String::new(),
+            cookie: Some(session_cookie(id)),
+        }
+    }
+}
+
+/// Calls a user-scoped route as `user` (their session cookie and their `user_id`), plus
+/// `query`, `extra` headers and a JSON `body`.
+pub async fn call_as(
+    app: &App,
+    route: Route,
+    user: &Signed,
+    query: &[(&str, &str)],
+    extra: &[(&str, &str)],
+    body: &str,
+) -> Answer {
+    let mut params = vec![("user_id", user.id.as_str())];
+    params.extend_from_slice(query);
+    let mut headers: Vec<(&str, &str)> =
+        user.cookie.iter().map(|c| ("cookie", c.as_str())).collect();
+    headers.push(("content-type", "application/json"));
+    headers.extend_from_slice(extra);
+    let req = request(
+        route.method(),
+        route.path(),
+        &params,
+        &headers,
+        Body::Text(body.to_owned()),
+    );
+    route.call(app, req).await
+}
+
+/// `POST /users` through the handler: must succeed.
+pub async fn sign_up(app: &App, email: &str) -> Signed {
+    let body = json!({ "email": email }).to_string();
+    let headers = [("content-type", "application/json")];
+    let req = request("POST", "/users", &[], &headers, Body::Text(body));
+    let answer = Route::SignUp.call(app, req).await;
+    assert_eq!(answer.status, 200, "sign-up of {email:?}: {}", answer.body);
+    Signed {
+        id: answer.body["id"].as_str().expect("user id").to_owned(),
+        email: answer.body["email"].as_str().expect("email").to_owned(),
+        cookie: answer.session_cookie(),
+    }
+}
+
+/// A subscription made through Checkout: its session and the user as `GET /users` shows them.
+#[derive(Debug, Clone)]
+pub struct Subscribed {
+    pub session_id: String,
+    pub user: User,
+}
+
+/// Subscribes `user` to `price` through Checkout paid with `card` on the hosted page,
+/// then records it as the success redirect does (`GET /users?session_id=`).
+pub async fn subscribe(
+    stack: &Stack,
+    app: &App,
+    user: &Signed,
+    price: &str,
+    card: &str,
+) -> Subscribed {
+    let body = json!({ "price": price }).to_string();
+    let answer = call_as(app, Route::Checkout, user, &[], &[], &body).await;
+    assert_eq!(answer.status, 200, "checkout: {}", answer.body);
+    let url = answer.body["url"].as_str().expect("checkout url");
+    let paid = stack
+        .emulator
+        .pay(url, Card::new(card))
+        .await
+        .expect("paying");
+    let session_id = paid
+        .session_id()
+        .expect("session_id in the redirect")
+        .to_owned();
+    let query = [("session_id", session_id.as_str())];
+    let answer = call_as(app, Route::GetUser, user, &query, &[], "").await;
+    assert_eq!(
+        answer.status, 200,
+        "recording the subscription: {}",
+        answer.body
+    );
+    assert!(
+        answer.body["user"]["subscription"]["id"].is_string(),
+        "{}",
+        answer.body
+    );
+    let user = serde_json::from_value(answer.body["user"].clone()).expect("a user");
+    Subscribed { session_id, user }
+}

@@ -1,0 +1,16 @@
+//! Every route against real components (moto server, the Stripe emulator, `cargo
+//! lambda watch`, the Stripe CLI), one module per feature.
+
+mod checkout;
+mod offerings;
+mod portal;
+mod schedule;
+mod signup;
+mod webhook;
+
+/// `error.message` of an error body; panics naming the body otherwise.
+fn error_message(body: &serde_json::Value) -> &str {
+    body["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an error body: {body}"))
+}
