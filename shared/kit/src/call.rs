@@ -167,17 +167,6 @@ pub struct Signed {
     pub cookie: Option<String>,
 }
 
-impl Signed {
-    /// A browser signed in as `id` (a fresh session cookie), as `POST /users` leaves it.
-    pub fn as_user(id: &str) -> Signed {
-        Signed {
-            id: id.to_owned(),
-            email: String::new(),
-            cookie: Some(session_cookie(id)),
-        }
-    }
-}
-
 /// Calls a user-scoped route as `user` (their session cookie and their `user_id`), plus
 /// `query`, `extra` headers and a JSON `body`.
 pub async fn call_as(
@@ -261,4 +250,13 @@ pub async fn subscribe(
     );
     let user = serde_json::from_value(answer.body["user"].clone()).expect("a user");
     Subscribed { session_id, user }
+}
+
+impl Stack {
+    /// A new user, signed up with `email` and subscribed to `price` through Checkout
+    /// paid with `card`, as `GET /users` shows them.
+    pub async fn subscriber(&self, email: &str, price: &str, card: &str) -> User {
+        let user = sign_up(self.app, email).await;
+        subscribe(self, self.app, &user, price, card).await.user
+    }
 }

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use devchat_kit::{
-    Answer, CARD_CHARGE_FAILS, CARD_OK, Options, Stack, browser_request, sign_up, subscribe,
+    Answer, CARD_CHARGE_FAILS, CARD_OK, Options, Route, Stack, browser_request, sign_up,
 };
 
 #[tokio::test]
@@ -17,13 +17,12 @@ async fn portal_session_for_the_user_with_our_configuration() {
         status,
         body: answer,
         ..
-    } = Answer::of(
-        devchat::api::portal::handle(
+    } = Route::Portal
+        .call(
             stack.app,
             browser_request("POST", "/users/portal", &[("user_id", &user.id)], &[], body),
         )
-        .await,
-    );
+        .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(
         answer["configuration"],
@@ -52,8 +51,8 @@ async fn portal_session_for_the_user_with_our_configuration() {
     }
 
     // Unknown user → 404; a body that isn't JSON → 400; no user_id → 400.
-    let Answer { status, .. } = Answer::of(
-        devchat::api::portal::handle(
+    let Answer { status, .. } = Route::Portal
+        .call(
             stack.app,
             browser_request(
                 "POST",
@@ -63,15 +62,14 @@ async fn portal_session_for_the_user_with_our_configuration() {
                 "",
             ),
         )
-        .await,
-    );
+        .await;
     assert_eq!(status, 404);
     let Answer {
         status,
         body: answer,
         ..
-    } = Answer::of(
-        devchat::api::portal::handle(
+    } = Route::Portal
+        .call(
             stack.app,
             browser_request(
                 "POST",
@@ -81,16 +79,14 @@ async fn portal_session_for_the_user_with_our_configuration() {
                 "{oops",
             ),
         )
-        .await,
-    );
+        .await;
     assert_eq!(status, 400, "{answer}");
-    let Answer { status, .. } = Answer::of(
-        devchat::api::portal::handle(
+    let Answer { status, .. } = Route::Portal
+        .call(
             stack.app,
             browser_request("POST", "/users/portal", &[], &[], ""),
         )
-        .await,
-    );
+        .await;
     assert_eq!(status, 400);
 }
 
@@ -98,15 +94,13 @@ async fn portal_session_for_the_user_with_our_configuration() {
 async fn portal_cancel_reaches_our_record_through_the_stripe_cli() {
     let stack = Stack::start(Options::provisioned()).await;
     let listen = stack.listen().await;
-    let user = subscribe(
-        &stack,
-        stack.app,
-        &sign_up(stack.app, "cancel@example.com").await,
-        &stack.catalog().monthly_price.id.clone(),
-        CARD_OK,
-    )
-    .await
-    .user;
+    let user = stack
+        .subscriber(
+            "cancel@example.com",
+            &stack.catalog().monthly_price.id,
+            CARD_OK,
+        )
+        .await;
     let sub = user.subscription.clone().unwrap();
     assert_eq!(sub.status, "trialing");
 
@@ -114,13 +108,12 @@ async fn portal_cancel_reaches_our_record_through_the_stripe_cli() {
         status,
         body: portal,
         ..
-    } = Answer::of(
-        devchat::api::portal::handle(
+    } = Route::Portal
+        .call(
             stack.app,
             browser_request("POST", "/users/portal", &[("user_id", &user.id)], &[], ""),
         )
-        .await,
-    );
+        .await;
     assert_eq!(status, 200, "{portal}");
     let url = portal["url"].as_str().unwrap();
     // The hosted portal: its cancel step, then confirm.
@@ -166,15 +159,13 @@ async fn portal_cancel_reaches_our_record_through_the_stripe_cli() {
 async fn a_failed_payment_after_an_early_trial_end_is_recorded_past_due() {
     let stack = Stack::start(Options::provisioned()).await;
     let listen = stack.listen().await;
-    let user = subscribe(
-        &stack,
-        stack.app,
-        &sign_up(stack.app, "declined@example.com").await,
-        &stack.catalog().monthly_price.id.clone(),
-        CARD_CHARGE_FAILS,
-    )
-    .await
-    .user;
+    let user = stack
+        .subscriber(
+            "declined@example.com",
+            &stack.catalog().monthly_price.id,
+            CARD_CHARGE_FAILS,
+        )
+        .await;
     let sub = user.subscription.unwrap();
     assert_eq!(sub.status, "trialing");
 

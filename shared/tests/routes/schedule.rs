@@ -3,7 +3,7 @@
 //! meter events (once per Idempotency-Key), the 409 for monthly subscribers, and the
 //! renewal invoice billing the usage when the emulator's clock passes the period end.
 
-use devchat_kit::{Answer, CARD_OK, Options, Stack, browser_request, sign_up, subscribe};
+use devchat_kit::{CARD_OK, Options, Route, Stack, browser_request, sign_up};
 use serde_json::Value;
 
 async fn click(stack: &Stack, user_id: &str, key: Option<&str>) -> (u16, Value) {
@@ -15,22 +15,20 @@ async fn click(stack: &Stack, user_id: &str, key: Option<&str>) -> (u16, Value) 
         &headers,
         "",
     );
-    let answer = Answer::of(devchat::api::schedule::handle(stack.app, req).await);
+    let answer = Route::Schedule.call(stack.app, req).await;
     (answer.status, answer.body)
 }
 
 #[tokio::test]
 async fn on_demand_checkout_has_no_trial_and_one_metered_item() {
     let stack = Stack::start(Options::provisioned()).await;
-    let user = subscribe(
-        &stack,
-        stack.app,
-        &sign_up(stack.app, "od-checkout@example.com").await,
-        &stack.catalog().ondemand_price.id.clone(),
-        CARD_OK,
-    )
-    .await
-    .user;
+    let user = stack
+        .subscriber(
+            "od-checkout@example.com",
+            &stack.catalog().ondemand_price.id,
+            CARD_OK,
+        )
+        .await;
     let sub = user.subscription.unwrap();
     assert_eq!(serde_json::to_value(sub.kind).unwrap(), "ondemand");
     assert_eq!(sub.status, "active");
@@ -60,15 +58,13 @@ async fn on_demand_checkout_has_no_trial_and_one_metered_item() {
 #[tokio::test]
 async fn each_click_is_one_unit_and_a_retried_click_counts_once() {
     let stack = Stack::start(Options::provisioned()).await;
-    let user = subscribe(
-        &stack,
-        stack.app,
-        &sign_up(stack.app, "od-clicks@example.com").await,
-        &stack.catalog().ondemand_price.id.clone(),
-        CARD_OK,
-    )
-    .await
-    .user;
+    let user = stack
+        .subscriber(
+            "od-clicks@example.com",
+            &stack.catalog().ondemand_price.id,
+            CARD_OK,
+        )
+        .await;
 
     let mut records = Vec::new();
     for _ in 0..3 {
@@ -100,15 +96,13 @@ async fn each_click_is_one_unit_and_a_retried_click_counts_once() {
 #[tokio::test]
 async fn monthly_subscribers_and_non_subscribers_get_409_and_nothing_is_recorded() {
     let stack = Stack::start(Options::provisioned()).await;
-    let monthly = subscribe(
-        &stack,
-        stack.app,
-        &sign_up(stack.app, "od-monthly@example.com").await,
-        &stack.catalog().monthly_price.id.clone(),
-        CARD_OK,
-    )
-    .await
-    .user;
+    let monthly = stack
+        .subscriber(
+            "od-monthly@example.com",
+            &stack.catalog().monthly_price.id,
+            CARD_OK,
+        )
+        .await;
     let (status, answer) = click(&stack, &monthly.id, Some("monthly-click")).await;
     assert_eq!(status, 409, "{answer}");
     assert!(
@@ -148,24 +142,20 @@ async fn monthly_subscribers_and_non_subscribers_get_409_and_nothing_is_recorded
 #[tokio::test]
 async fn the_renewal_invoice_bills_the_sessions() {
     let stack = Stack::start(Options::provisioned()).await;
-    let ondemand = subscribe(
-        &stack,
-        stack.app,
-        &sign_up(stack.app, "od-renew@example.com").await,
-        &stack.catalog().ondemand_price.id.clone(),
-        CARD_OK,
-    )
-    .await
-    .user;
-    let monthly = subscribe(
-        &stack,
-        stack.app,
-        &sign_up(stack.app, "m-renew@example.com").await,
-        &stack.catalog().monthly_price.id.clone(),
-        CARD_OK,
-    )
-    .await
-    .user;
+    let ondemand = stack
+        .subscriber(
+            "od-renew@example.com",
+            &stack.catalog().ondemand_price.id,
+            CARD_OK,
+        )
+        .await;
+    let monthly = stack
+        .subscriber(
+            "m-renew@example.com",
+            &stack.catalog().monthly_price.id,
+            CARD_OK,
+        )
+        .await;
     for n in 0..3 {
         assert_eq!(
             click(&stack, &ondemand.id, Some(&format!("renew-{n}")))

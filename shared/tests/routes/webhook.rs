@@ -4,7 +4,7 @@
 //! customers, base64 bodies, and a storage failure answered 5xx.
 
 use devchat::store::Store;
-use devchat_kit::{Answer, Options, Stack, WEBHOOK_SECRET, browser_request, sign_up};
+use devchat_kit::{Answer, Options, Route, Stack, WEBHOOK_SECRET, browser_request, sign_up};
 use lambda_http::Body;
 use serde_json::{Value, json};
 use stripe_webhook::Webhook;
@@ -53,7 +53,7 @@ async fn deliver(stack: &Stack, payload: &str, signature: Option<&str>) -> (u16,
         .into_iter()
         .collect();
     let req = browser_request("POST", "/webhook", &[], &headers, payload);
-    let answer = Answer::of(devchat::api::webhook::handle(stack.app, req).await);
+    let answer = Route::Webhook.call(stack.app, req).await;
     (answer.status, answer.body)
 }
 
@@ -177,7 +177,7 @@ async fn base64_bodies_are_verified_after_decoding() {
         status,
         body: answer,
         ..
-    } = Answer::of(devchat::api::webhook::handle(stack.app, req).await);
+    } = Route::Webhook.call(stack.app, req).await;
     assert_eq!(status, 200, "{answer}");
     let sub = stack.user(&user.id).await.subscription.unwrap();
     assert_eq!(serde_json::to_value(sub.kind).unwrap(), "ondemand");
