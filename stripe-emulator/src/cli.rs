@@ -34,10 +34,10 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use crate::{
-    App,
-    app::StripeRequest,
+    app::App,
     error::ApiResult,
-    state::{new_id, wall_clock},
+    respond::StripeRequest,
+    state::{API_VERSION, new_id, wall_clock},
     webhooks::signature_header,
 };
 
@@ -136,8 +136,8 @@ async fn create_session(
         "secret": app.config.webhook_secret,
         "reconnect_delay": 5,
         "display_connect_filter_warning": false,
-        "default_version": crate::API_VERSION,
-        "latest_version": crate::API_VERSION,
+        "default_version": API_VERSION,
+        "latest_version": API_VERSION,
     })))
 }
 

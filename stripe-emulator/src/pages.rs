@@ -21,7 +21,7 @@ use axum::{
 };
 use serde_json::Value;
 
-use crate::{App, billing::Card, error::ApiError, state::Db};
+use crate::{app::App, billing::Card, error::ApiError, state::Db};
 
 const CSS: &str = include_str!("pages/style.css");
 const SCRIPT: &str = include_str!("pages/checkout.js");

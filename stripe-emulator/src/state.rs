@@ -10,6 +10,9 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
 
+/// The API version whose shapes the emulator answers with: the one async-stripe 1.0 pins.
+pub const API_VERSION: &str = "2026-09-30.endive";
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Db {
     /// Every object by id.
@@ -56,6 +59,11 @@ pub fn new_id(prefix: &str) -> String {
         .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
         .collect();
     format!("{prefix}_{tail}")
+}
+
+/// The text of a JSON string, or `""` for anything else.
+pub fn str_of(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
 }
 
 /// Wall-clock seconds since the Unix epoch.
@@ -153,7 +161,7 @@ impl Db {
         let event = json!({
             "id": new_id("evt"),
             "object": "event",
-            "api_version": crate::API_VERSION,
+            "api_version": API_VERSION,
             "created": self.now(),
             "data": data,
             "livemode": false,

@@ -42,7 +42,7 @@ async fn start_emulator() -> String {
         webhook_secret: SECRET.to_string(),
         data: None,
     };
-    let router = stripe_emulator::app::router(App::new(config, Db::default()));
+    let router = stripe_emulator::server::router(App::new(config, Db::default()));
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     base
 }

@@ -15,7 +15,7 @@ use super::{
     message_page, not_found, price_phrase, product_name,
 };
 use crate::{
-    App,
+    app::App,
     billing::{self, Card},
     error::ApiResult,
     state::Db,

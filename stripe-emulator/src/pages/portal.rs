@@ -17,7 +17,7 @@ use super::{
     CardForm, EmailField, FieldErrors, alert, card_error, date, document, error_status, esc,
     message_page, not_found, price_phrase,
 };
-use crate::{App, billing, error::ApiError, state::Db};
+use crate::{app::App, billing, error::ApiError, state::Db};
 
 /// A portal session with what it shows.
 struct Portal {

@@ -9,12 +9,12 @@ use axum::{
 use serde_json::{Value, json};
 
 use crate::{
-    App,
-    app::{StripeRequest, respond},
+    app::App,
     billing,
     error::{ApiError, ApiResult},
     form::{Params, merge_metadata},
     list,
+    respond::{StripeRequest, respond},
     state::{Db, new_id},
 };
 

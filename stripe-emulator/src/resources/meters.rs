@@ -10,12 +10,13 @@ use axum::{
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use super::rest::{self, Act, Build, Keep};
 use crate::{
-    App,
-    app::{StripeRequest, respond},
+    app::App,
     error::{ApiError, ApiResult},
     form::Params,
     list,
+    respond::{StripeRequest, respond},
     state::{Db, MeterEvent, base_object, new_id},
 };
 
@@ -25,13 +26,22 @@ const FORMULAS: &[&str] = &["sum", "count", "last"];
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/v1/billing/meters", get(list_meters).post(create))
+        .route(
+            "/v1/billing/meters",
+            rest::list((KIND, "/v1/billing/meters"), filter).merge(rest::create(create)),
+        )
         .route(
             "/v1/billing/meters/{id}",
-            super::retrieve(KIND, WHAT, "id").post(update),
+            rest::retrieve(KIND, WHAT, "id").merge(rest::act(update)),
         )
-        .route("/v1/billing/meters/{id}/deactivate", post(deactivate))
-        .route("/v1/billing/meters/{id}/reactivate", post(reactivate))
+        .route(
+            "/v1/billing/meters/{id}/deactivate",
+            rest::act(|_: &mut Params| Ok(deactivate)),
+        )
+        .route(
+            "/v1/billing/meters/{id}/reactivate",
+            rest::act(|_: &mut Params| Ok(reactivate)),
+        )
         .route(
             "/v1/billing/meters/{id}/event_summaries",
             get(event_summaries),
@@ -73,8 +83,7 @@ fn payload_key(p: &mut Params, key: &str, default: &str) -> ApiResult<String> {
     Ok(v)
 }
 
-async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn create(p: &mut Params) -> ApiResult<impl Build + use<>> {
     let display_name = p.req_str("display_name")?;
     let event_name = p.req_str("event_name")?;
     let mut aggregation = p
@@ -84,17 +93,16 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
         .enum_str("formula", FORMULAS)?
         .ok_or_else(|| ApiError::missing_param("default_aggregation[formula]"))?;
     aggregation.finish()?;
-    let customer_key = payload_key(&mut p, "customer_mapping", "stripe_customer_id")?;
-    let value_key = payload_key(&mut p, "value_settings", "value")?;
+    let customer_key = payload_key(p, "customer_mapping", "stripe_customer_id")?;
+    let value_key = payload_key(p, "value_settings", "value")?;
     let window = p.enum_str("event_time_window", &["day", "hour"])?;
-    p.finish()?;
-    if event_name.len() > 100 {
-        return Err(ApiError::invalid_param(
-            "event_name",
-            "Invalid event_name: must be at most 100 characters",
-        ));
-    }
-    let meter = app.write(|db| {
+    Ok(move |db: &mut Db| {
+        if event_name.len() > 100 {
+            return Err(ApiError::invalid_param(
+                "event_name",
+                "Invalid event_name: must be at most 100 characters",
+            ));
+        }
         ensure_event_name_free(db, &event_name)?;
         let mut obj = base_object(db, "mtr", KIND);
         if let Value::Object(map) = &mut obj {
@@ -112,8 +120,7 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
         let obj = db.insert(obj);
         db.emit("billing.meter.created", &obj, None);
         Ok(obj)
-    })?;
-    respond(&app, meter, &req.expand)
+    })
 }
 
 /// Applies `change` to a meter, stamps `updated` and emits `event` with what changed.
@@ -130,74 +137,48 @@ fn modify(
     })
 }
 
-async fn update(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn update(p: &mut Params) -> ApiResult<impl Act + use<>> {
     let display_name = p.str("display_name")?;
-    p.finish()?;
-    let meter = app.write(|db| {
-        modify(db, &id, "billing.meter.updated", |_, m| {
+    Ok(move |db: &mut Db, id: &str| {
+        modify(db, id, "billing.meter.updated", |_, m| {
             if let Some(name) = display_name {
                 m["display_name"] = json!(name);
             }
             Ok(())
         })
-    })?;
-    respond(&app, meter, &req.expand)
-}
-
-async fn deactivate(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    req.params.finish()?;
-    let meter = app.write(|db| {
-        modify(db, &id, "billing.meter.deactivated", |db, m| {
-            if m["status"] != "active" {
-                return Err(ApiError::invalid(format!(
-                    "The meter `{id}` is already inactive."
-                )));
-            }
-            m["status"] = json!("inactive");
-            m["status_transitions"]["deactivated_at"] = json!(db.now());
-            Ok(())
-        })
-    })?;
-    respond(&app, meter, &req.expand)
-}
-
-async fn reactivate(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    req.params.finish()?;
-    let meter = app.write(|db| {
-        modify(db, &id, "billing.meter.reactivated", |db, m| {
-            if m["status"] == "active" {
-                return Err(ApiError::invalid(format!(
-                    "The meter `{id}` is already active."
-                )));
-            }
-            ensure_event_name_free(db, m["event_name"].as_str().unwrap_or_default())?;
-            m["status"] = json!("active");
-            m["status_transitions"]["deactivated_at"] = Value::Null;
-            Ok(())
-        })
-    })?;
-    respond(&app, meter, &req.expand)
-}
-
-async fn list_meters(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
-    let status = p.enum_str("status", &["active", "inactive"])?;
-    list::filtered(&app, p, &req.expand, (KIND, "/v1/billing/meters"), |m| {
-        list::is(m, "status", &status)
     })
+}
+
+fn deactivate(db: &mut Db, id: &str) -> ApiResult<Value> {
+    modify(db, id, "billing.meter.deactivated", |db, m| {
+        if m["status"] != "active" {
+            return Err(ApiError::invalid(format!(
+                "The meter `{id}` is already inactive."
+            )));
+        }
+        m["status"] = json!("inactive");
+        m["status_transitions"]["deactivated_at"] = json!(db.now());
+        Ok(())
+    })
+}
+
+fn reactivate(db: &mut Db, id: &str) -> ApiResult<Value> {
+    modify(db, id, "billing.meter.reactivated", |db, m| {
+        if m["status"] == "active" {
+            return Err(ApiError::invalid(format!(
+                "The meter `{id}` is already active."
+            )));
+        }
+        ensure_event_name_free(db, m["event_name"].as_str().unwrap_or_default())?;
+        m["status"] = json!("active");
+        m["status_transitions"]["deactivated_at"] = Value::Null;
+        Ok(())
+    })
+}
+
+fn filter(p: &mut Params) -> ApiResult<impl Keep + use<>> {
+    let status = p.enum_str("status", &["active", "inactive"])?;
+    Ok(move |m: &Value| list::is(m, "status", &status))
 }
 
 /// `POST /v1/billing/meter_events`.

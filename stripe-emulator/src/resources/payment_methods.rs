@@ -9,11 +9,11 @@ use axum::{
 use serde_json::Value;
 
 use crate::{
-    App,
-    app::{StripeRequest, respond},
+    app::App,
     error::{ApiError, ApiResult},
     list,
     resources::customers,
+    respond::{StripeRequest, respond},
     state::previous_attributes,
 };
 
@@ -22,7 +22,7 @@ pub fn routes() -> Router<App> {
         .route("/v1/payment_methods", get(list_payment_methods))
         .route(
             "/v1/payment_methods/{id}",
-            super::retrieve("payment_method", "PaymentMethod", "payment_method"),
+            super::rest::retrieve("payment_method", "PaymentMethod", "payment_method"),
         )
         .route("/v1/payment_methods/{id}/attach", post(attach))
         .route("/v1/payment_methods/{id}/detach", post(detach))

@@ -13,11 +13,11 @@ use axum::{
 use serde_json::{Value, json};
 
 use crate::{
-    App,
-    app::{StripeRequest, respond},
+    app::App,
     error::{ApiError, ApiResult},
     form::{Params, merge_metadata},
     list,
+    respond::{StripeRequest, respond},
     state::{Db, base_object, new_id},
 };
 
@@ -32,7 +32,7 @@ pub fn routes() -> Router<App> {
         )
         .route(
             "/v1/billing_portal/configurations/{id}",
-            super::retrieve(KIND, WHAT, "configuration").post(update),
+            super::rest::retrieve(KIND, WHAT, "configuration").post(update),
         )
 }
 

@@ -5,9 +5,9 @@ use axum::{Json, Router, extract::State, routing::post};
 use serde_json::{Value, json};
 
 use crate::{
-    App,
-    app::{StripeRequest, respond},
+    app::App,
     error::{ApiError, ApiResult},
+    respond::{StripeRequest, respond},
     state::base_object,
 };
 

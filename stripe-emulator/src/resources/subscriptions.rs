@@ -9,12 +9,12 @@ use axum::{
 use serde_json::{Value, json};
 
 use crate::{
-    App,
-    app::{StripeRequest, respond},
+    app::App,
     billing,
     error::{ApiError, ApiResult},
     form::merge_metadata,
     list,
+    respond::{StripeRequest, respond},
     state::previous_attributes,
 };
 
@@ -23,14 +23,14 @@ pub fn routes() -> Router<App> {
         .route("/v1/subscriptions", get(list_subscriptions))
         .route(
             "/v1/subscriptions/{id}",
-            super::retrieve("subscription", "subscription", "id")
+            super::rest::retrieve("subscription", "subscription", "id")
                 .post(update)
                 .delete(cancel),
         )
         .route("/v1/subscription_items", get(list_items))
         .route(
             "/v1/subscription_items/{id}",
-            super::retrieve("subscription_item", "subscription_item", "id"),
+            super::rest::retrieve("subscription_item", "subscription_item", "id"),
         )
 }
 

@@ -199,7 +199,7 @@ async fn ending_a_trial_with_0341_makes_the_subscription_past_due() {
             )
         })
         .unwrap();
-    emu.app.flush().await;
+    stripe_emulator::server::flush(&emu.app).await;
     let sub = emu.get(&format!("/v1/subscriptions/{sid}")).await.ok();
     assert_eq!(sub["status"], "active");
     assert_eq!(sub["default_payment_method"], pm["id"]);

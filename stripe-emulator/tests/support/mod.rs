@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 use serde_json::Value;
-use stripe_emulator::{App, Config, app, billing, state::Db};
+use stripe_emulator::{App, Config, billing, server, state::Db};
 
 pub const KEY: &str = "sk_test_emulator_tests";
 
@@ -72,7 +72,7 @@ impl Emu {
             data,
         };
         let app = App::new(config, db);
-        let router = app::router(app.clone());
+        let router = server::router(app.clone());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         Emu {
             app,
@@ -200,7 +200,7 @@ impl Emu {
         let result = self
             .app
             .write(|db| billing::complete_checkout(db, session, &card(number)));
-        self.app.flush().await;
+        server::flush(&self.app).await;
         result
     }
 

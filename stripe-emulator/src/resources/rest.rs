@@ -1,0 +1,131 @@
+//! The handler skeletons every resource shares. A resource's function reads the
+//! request's parameters and returns what to do with them: build a new object,
+//! change one, act on one, or which stored objects a list keeps. These take the
+//! request, refuse any parameter left unread, run that under the state's lock and
+//! answer with the object, expanded as `expand[]` asks.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    routing::{MethodFilter, MethodRouter, get, on, post},
+};
+use serde_json::{Value, json};
+
+use crate::{
+    app::App,
+    error::{ApiError, ApiResult},
+    form::Params,
+    list,
+    respond::{StripeRequest, respond},
+    state::Db,
+};
+
+/// Makes a new object, stores it and emits its events (validating first: the state
+/// has no rollback). Returned by a `create` reader.
+pub trait Build: FnOnce(&mut Db) -> ApiResult<Value> + Send + 'static {}
+impl<T: FnOnce(&mut Db) -> ApiResult<Value> + Send + 'static> Build for T {}
+
+/// Does what a request asks to the object with the given id; returns it as it ends up.
+pub trait Act: FnOnce(&mut Db, &str) -> ApiResult<Value> + Send + 'static {}
+impl<T: FnOnce(&mut Db, &str) -> ApiResult<Value> + Send + 'static> Act for T {}
+
+/// Edits a copy of a stored object (see [`Db::change`]).
+pub trait Apply: FnOnce(&mut Db, &mut Value) -> ApiResult<()> + Send + 'static {}
+impl<T: FnOnce(&mut Db, &mut Value) -> ApiResult<()> + Send + 'static> Apply for T {}
+
+/// Whether a list keeps a stored object.
+pub trait Keep: Fn(&Value) -> bool + Send + 'static {}
+impl<T: Fn(&Value) -> bool + Send + 'static> Keep for T {}
+
+/// Reads a request's parameters into `T` (what to do with them).
+pub trait Read<T>: Fn(&mut Params) -> ApiResult<T> + Clone + Send + Sync + 'static {}
+impl<T, F: Fn(&mut Params) -> ApiResult<T> + Clone + Send + Sync + 'static> Read<T> for F {}
+
+/// `GET …/{id}` of a stored object of type `kind`: no parameters but `expand[]`;
+/// a missing one is Stripe's 404 (`No such {what}: '{id}'`, naming `param`).
+pub fn retrieve(kind: &'static str, what: &'static str, param: &'static str) -> MethodRouter<App> {
+    get(
+        move |State(app): State<App>, Path(id): Path<String>, req: StripeRequest| async move {
+            req.params.finish()?;
+            let obj = app.read(|db| db.fetch(kind, &id, what, param))?;
+            respond(&app, obj, &req.expand)
+        },
+    )
+}
+
+/// `POST /v1/{objects}`: creates what `read` says to build.
+pub fn create<B: Build>(read: impl Read<B>) -> MethodRouter<App> {
+    post(
+        move |State(app): State<App>, req: StripeRequest| async move {
+            let mut p = req.params;
+            let build = read(&mut p)?;
+            p.finish()?;
+            let obj = app.write(build)?;
+            respond(&app, obj, &req.expand)
+        },
+    )
+}
+
+/// `POST …/{id}` or `…/{id}/{action}`: does what `read` says to the object the
+/// path names.
+pub fn act<A: Act>(read: impl Read<A>) -> MethodRouter<App> {
+    act_on(MethodFilter::POST, read)
+}
+
+/// [`act`] for another method (`DELETE /v1/subscriptions/{id}` cancels).
+pub fn act_on<A: Act>(method: MethodFilter, read: impl Read<A>) -> MethodRouter<App> {
+    on(
+        method,
+        move |State(app): State<App>, Path(id): Path<String>, req: StripeRequest| async move {
+            let mut p = req.params;
+            let act = read(&mut p)?;
+            p.finish()?;
+            let obj = app.write(|db| act(db, &id))?;
+            respond(&app, obj, &req.expand)
+        },
+    )
+}
+
+/// `POST …/{id}` on a stored object of type `kind` (`what` names it in a 404): the
+/// edit `read` returns is stored and, when anything changed, announced with `event`
+/// and its `previous_attributes` ([`Db::change`]).
+pub fn update<A: Apply>(
+    (kind, what): (&'static str, &'static str),
+    event: &'static str,
+    read: impl Read<A>,
+) -> MethodRouter<App> {
+    act(move |p: &mut Params| {
+        let apply = read(p)?;
+        Ok(move |db: &mut Db, id: &str| db.change((kind, id, what), event, apply))
+    })
+}
+
+/// `DELETE …/{id}` (no parameters): `remove` checks and undoes what the object of
+/// type `kind` holds; the object is then replaced by its deletion stub, the answer.
+pub fn delete(kind: &'static str, remove: fn(&mut Db, &str) -> ApiResult<()>) -> MethodRouter<App> {
+    axum::routing::delete(
+        move |State(app): State<App>, Path(id): Path<String>, req: StripeRequest| async move {
+            req.params.finish()?;
+            let stub = app.write(|db| {
+                remove(db, &id)?;
+                Ok(db.put(json!({ "id": id, "object": kind, "deleted": true })))
+            })?;
+            Ok::<_, ApiError>(Json(stub))
+        },
+    )
+}
+
+/// `GET` of a list of the stored objects of type `kind` (newest first) that the
+/// filter `read` returns keeps, paged as every Stripe list is.
+pub fn list<K: Keep>(
+    (kind, url): (&'static str, &'static str),
+    read: impl Read<K>,
+) -> MethodRouter<App> {
+    get(
+        move |State(app): State<App>, req: StripeRequest| async move {
+            let mut p = req.params;
+            let keep = read(&mut p)?;
+            list::filtered(&app, p, &req.expand, (kind, url), keep)
+        },
+    )
+}
