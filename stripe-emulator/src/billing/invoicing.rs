@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{
     cards::{charge_succeeds, declined},
-    pricing::{price_label, product_name, unit_amount},
+    pricing::{is_metered, price_label, product_name, unit_amount},
     subscriptions::{emit_sub_updated, has_open_invoice, save_subscription},
 };
 use crate::{
@@ -298,6 +298,30 @@ pub(super) fn pay_invoice(db: &mut Db, invoice_id: &str, pm: Option<&str>) -> Ap
         db.emit("invoice.payment_failed", &inv, None);
         Ok(inv)
     }
+}
+
+/// Invoices a new billing cycle of `sub`: licensed items in advance for `period`,
+/// metered ones for their usage in `used`, which is also the invoice's period.
+pub(super) fn invoice_cycle(
+    db: &mut Db,
+    sub: &Value,
+    used: (i64, i64),
+    period: (i64, i64),
+) -> ApiResult<Value> {
+    let (start, end) = used;
+    let lines = lines_for(
+        db,
+        sub,
+        |item| {
+            if is_metered(&item["price"]) {
+                Bill::Usage { start, end }
+            } else {
+                Bill::Licensed
+            }
+        },
+        period,
+    );
+    invoice_subscription(db, sub, lines, "subscription_cycle", used, &new_id("in"))
 }
 
 pub(super) fn lines_for(

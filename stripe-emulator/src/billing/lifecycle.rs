@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use super::{
     calendar::{add_interval, next_boundary},
     cards::{Card, attach_card},
-    invoicing::{Bill, invoice_subscription, lines_for, pay_invoice},
-    pricing::{interval, interval_count, is_metered},
+    invoicing::{invoice_cycle, pay_invoice},
+    pricing::{interval, interval_count},
     subscriptions::{
         emit_sub_updated, fetch_sub, first_price, has_open_invoice, period_of, save_subscription,
         set_item_periods,
@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     error::{ApiError, ApiResult},
-    state::{Db, new_id, str_of},
+    state::{Db, str_of},
 };
 
 /// Ends a trial at `at` (`trial_end=now`, or the clock passing `trial_end`): a new
@@ -32,26 +32,7 @@ pub fn end_trial(db: &mut Db, subscription_id: &str, at: i64) -> ApiResult<Value
     sub["trial_end"] = json!(at);
     sub["billing_cycle_anchor"] = json!(at);
     set_item_periods(&mut sub, at, end);
-    let lines = lines_for(
-        db,
-        &sub,
-        |item| {
-            if is_metered(&item["price"]) {
-                Bill::Usage { start: at, end: at }
-            } else {
-                Bill::Licensed
-            }
-        },
-        (at, end),
-    );
-    let inv = invoice_subscription(
-        db,
-        &sub,
-        lines,
-        "subscription_cycle",
-        (at, at),
-        &new_id("in"),
-    )?;
+    let inv = invoice_cycle(db, &sub, (at, at), (at, end))?;
     sub["latest_invoice"] = inv["id"].clone();
     sub["status"] = json!(if inv["status"] == "paid" {
         "active"
@@ -74,26 +55,7 @@ pub(super) fn renew(db: &mut Db, subscription_id: &str) -> ApiResult<Value> {
     let next_end = next_boundary(anchor, end, &interval(&price), interval_count(&price));
     let mut sub = before.clone();
     set_item_periods(&mut sub, end, next_end);
-    let lines = lines_for(
-        db,
-        &sub,
-        |item| {
-            if is_metered(&item["price"]) {
-                Bill::Usage { start, end }
-            } else {
-                Bill::Licensed
-            }
-        },
-        (end, next_end),
-    );
-    let inv = invoice_subscription(
-        db,
-        &sub,
-        lines,
-        "subscription_cycle",
-        (start, end),
-        &new_id("in"),
-    )?;
+    let inv = invoice_cycle(db, &sub, (start, end), (end, next_end))?;
     sub["latest_invoice"] = inv["id"].clone();
     if inv["status"] != "paid" {
         sub["status"] = json!("past_due");

@@ -1,28 +1,22 @@
 //! `/v1/checkout/sessions`: create (subscription mode), retrieve, list, line items,
 //! expire. Paying happens on the hosted page (`pages.rs` → `billing::complete_checkout`).
 
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    routing::{get, post},
-};
-use serde_json::{Value, json};
+use axum::routing::{get, post};
 
-use crate::{
-    app::App,
-    billing,
-    error::{ApiError, ApiResult},
-    form::{Params, merge_metadata},
-    list,
-    respond::{StripeRequest, respond},
-    state::{Db, new_id},
-};
+use super::rest::{self, prelude::*};
+use crate::billing;
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/v1/checkout/sessions", get(list_sessions).post(create))
+        .route(
+            "/v1/checkout/sessions",
+            rest::list(("checkout.session", "/v1/checkout/sessions"), filter).post(create),
+        )
         .route("/v1/checkout/sessions/{id}", get(retrieve))
-        .route("/v1/checkout/sessions/{id}/line_items", get(line_items))
+        .route(
+            "/v1/checkout/sessions/{id}/line_items",
+            rest::sublist("/v1/checkout/sessions/{id}/line_items", line_items),
+        )
         .route("/v1/checkout/sessions/{id}/expire", post(expire))
 }
 
@@ -404,22 +398,14 @@ async fn retrieve(
     respond_session(&app, session, &req.expand)
 }
 
-async fn line_items(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    let items = app.read(|db| {
-        db.fetch("checkout.session", &id, "checkout.session", "session")?;
-        Ok::<_, ApiError>(
-            billing::session_setup(db, &id)
-                .and_then(|s| s["line_items"]["data"].as_array().cloned())
-                .unwrap_or_default(),
-        )
-    })?;
-    // Line items keep their given order (oldest first), as Stripe lists them.
-    let url = format!("/v1/checkout/sessions/{id}/line_items");
-    list::answer(&app, req.params, &req.expand, items, &url)
+fn line_items(_: &mut Params) -> ApiResult<impl Items + use<>> {
+    Ok(|db: &Db, id: &str| {
+        db.fetch("checkout.session", id, "checkout.session", "session")?;
+        // Line items keep their given order (oldest first), as Stripe lists them.
+        Ok(billing::session_setup(db, id)
+            .and_then(|s| s["line_items"]["data"].as_array().cloned())
+            .unwrap_or_default())
+    })
 }
 
 async fn expire(
@@ -445,14 +431,12 @@ async fn expire(
     respond_session(&app, session, &req.expand)
 }
 
-async fn list_sessions(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn filter(p: &mut Params) -> ApiResult<impl Keep + use<>> {
     let customer = p.str("customer")?;
     let status = p.enum_str("status", &["open", "complete", "expired"])?;
     let subscription = p.str("subscription")?;
     let payment_intent = p.str("payment_intent")?;
-    let url = "/v1/checkout/sessions";
-    list::filtered(&app, p, &req.expand, ("checkout.session", url), |o| {
+    Ok(move |o: &Value| {
         list::is(o, "customer", &customer)
             && list::is(o, "status", &status)
             && list::is(o, "subscription", &subscription)

@@ -1,22 +1,9 @@
 //! `/v1/customers`.
 
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    routing::get,
-};
-use serde_json::{Value, json};
+use axum::routing::get;
 
-use super::rest::{self, Apply, Build, Keep};
-use crate::{
-    app::App,
-    billing,
-    error::{ApiError, ApiResult},
-    form::{Params, merge_metadata},
-    list,
-    respond::{StripeRequest, respond},
-    state::Db,
-};
+use super::rest::{self, prelude::*};
+use crate::billing;
 
 pub fn routes() -> Router<App> {
     Router::new()

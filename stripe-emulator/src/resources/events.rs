@@ -1,15 +1,6 @@
 //! `/v1/events`: every event the emulator emitted, newest first.
 
-use axum::Router;
-use serde_json::Value;
-
-use super::rest::{self, Keep};
-use crate::{
-    app::App,
-    error::{ApiError, ApiResult},
-    form::Params,
-    list,
-};
+use super::rest::{self, prelude::*};
 
 pub fn routes() -> Router<App> {
     Router::new()

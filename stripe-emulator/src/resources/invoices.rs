@@ -1,17 +1,8 @@
 //! `/v1/invoices`: retrieve, list, and a subscription invoice's lines. Invoices are
 //! made by the billing engine (first invoice, trial end, renewals).
 
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    routing::get,
-};
-use serde_json::Value;
-
-use super::rest::{self, Act, Keep};
-use crate::{
-    app::App, billing, error::ApiResult, form::Params, list, respond::StripeRequest, state::Db,
-};
+use super::rest::{self, prelude::*};
+use crate::billing;
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -23,27 +14,21 @@ pub fn routes() -> Router<App> {
             "/v1/invoices/{id}",
             rest::retrieve("invoice", "invoice", "invoice"),
         )
-        .route("/v1/invoices/{id}/lines", get(lines))
+        .route(
+            "/v1/invoices/{id}/lines",
+            rest::sublist("/v1/invoices/{id}/lines", lines),
+        )
         .route("/v1/invoices/{id}/pay", rest::act(pay))
 }
 
-async fn lines(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    let invoice = app.read(|db| db.fetch("invoice", &id, "invoice", "invoice"))?;
-    let items = invoice["lines"]["data"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    list::answer(
-        &app,
-        req.params,
-        &req.expand,
-        items,
-        &format!("/v1/invoices/{id}/lines"),
-    )
+fn lines(_: &mut Params) -> ApiResult<impl Items + use<>> {
+    Ok(|db: &Db, id: &str| {
+        let invoice = db.fetch("invoice", id, "invoice", "invoice")?;
+        Ok(invoice["lines"]["data"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default())
+    })
 }
 
 fn filter(p: &mut Params) -> ApiResult<impl Keep + use<>> {

@@ -2,23 +2,12 @@
 //! event summaries) and `/v1/billing/meter_events`, recorded in [`Db::meter_events`]
 //! for the billing engine to sum at renewal.
 
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    routing::{get, post},
-};
-use serde_json::{Map, Value, json};
+use axum::routing::post;
+use serde_json::Map;
 use sha2::{Digest, Sha256};
 
-use super::rest::{self, Act, Build, Keep};
-use crate::{
-    app::App,
-    error::{ApiError, ApiResult},
-    form::Params,
-    list,
-    respond::{StripeRequest, respond},
-    state::{Db, MeterEvent, base_object, new_id},
-};
+use super::rest::{self, prelude::*};
+use crate::state::MeterEvent;
 
 const KIND: &str = "billing.meter";
 const WHAT: &str = "billing meter";
@@ -44,7 +33,7 @@ pub fn routes() -> Router<App> {
         )
         .route(
             "/v1/billing/meters/{id}/event_summaries",
-            get(event_summaries),
+            rest::sublist("/v1/billing/meters/{id}/event_summaries", event_summaries),
         )
         .route("/v1/billing/meter_events", post(create_event))
 }
@@ -296,12 +285,7 @@ fn aggregate(formula: &str, events: &[&MeterEvent]) -> f64 {
 }
 
 /// `GET /v1/billing/meters/{id}/event_summaries`.
-async fn event_summaries(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn event_summaries(p: &mut Params) -> ApiResult<impl Items + use<>> {
     let customer = p.req_str("customer")?;
     let start = p.req_i64("start_time")?;
     let end = p.req_i64("end_time")?;
@@ -325,8 +309,8 @@ async fn event_summaries(
             "start_time and end_time must be aligned to minute boundaries, and to the value_grouping_window when one is given.",
         ));
     }
-    let summaries = app.read(|db| -> ApiResult<Vec<Value>> {
-        let meter = db.fetch(KIND, &id, WHAT, "id")?;
+    Ok(move |db: &Db, id: &str| {
+        let meter = db.fetch(KIND, id, WHAT, "id")?;
         db.fetch_param("customer", &customer, "customer", "customer")?;
         let event_name = meter["event_name"].as_str().unwrap_or_default();
         let formula = meter["default_aggregation"]["formula"]
@@ -361,12 +345,5 @@ async fn event_summaries(
         // Newest window first, as Stripe lists.
         out.reverse();
         Ok(out)
-    })?;
-    list::answer(
-        &app,
-        p,
-        &req.expand,
-        summaries,
-        &format!("/v1/billing/meters/{id}/event_summaries"),
-    )
+    })
 }

@@ -19,17 +19,16 @@ pub mod subscriptions;
 pub mod webhook_endpoints;
 
 pub fn routes() -> Router<App> {
-    Router::new()
-        .merge(products::routes())
+    let catalog = products::routes()
         .merge(prices::routes())
-        .merge(meters::routes())
-        .merge(customers::routes())
-        .merge(events::routes())
-        .merge(portal_configurations::routes())
-        .merge(checkout_sessions::routes())
-        .merge(subscriptions::routes())
-        .merge(invoices::routes())
+        .merge(meters::routes());
+    let billing = customers::routes()
         .merge(payment_methods::routes())
-        .merge(portal_sessions::routes())
-        .merge(webhook_endpoints::routes())
+        .merge(subscriptions::routes())
+        .merge(invoices::routes());
+    let hosted = checkout_sessions::routes()
+        .merge(portal_configurations::routes())
+        .merge(portal_sessions::routes());
+    let events = events::routes().merge(webhook_endpoints::routes());
+    catalog.merge(billing).merge(hosted).merge(events)
 }

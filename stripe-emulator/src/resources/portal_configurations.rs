@@ -4,22 +4,7 @@
 //! A Stripe account always has a default configuration (saved in the Dashboard);
 //! the emulator has no Dashboard, so the first configuration created becomes the
 //! default (`is_default: true`) while no default exists.
-
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    routing::get,
-};
-use serde_json::{Value, json};
-
-use crate::{
-    app::App,
-    error::{ApiError, ApiResult},
-    form::{Params, merge_metadata},
-    list,
-    respond::{StripeRequest, respond},
-    state::{Db, base_object, new_id},
-};
+use super::rest::{self, prelude::*};
 
 const KIND: &str = "billing_portal.configuration";
 const WHAT: &str = "configuration";
@@ -28,7 +13,7 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route(
             "/v1/billing_portal/configurations",
-            get(list_configurations).post(create),
+            rest::list((KIND, "/v1/billing_portal/configurations"), filter).post(create),
         )
         .route(
             "/v1/billing_portal/configurations/{id}",
@@ -362,12 +347,8 @@ async fn update(
     respond(&app, config, &req.expand)
 }
 
-async fn list_configurations(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn filter(p: &mut Params) -> ApiResult<impl Keep + use<>> {
     let active = p.bool("active")?;
     let is_default = p.bool("is_default")?;
-    let url = "/v1/billing_portal/configurations";
-    list::filtered(&app, p, &req.expand, (KIND, url), |c| {
-        list::is(c, "active", &active) && list::is(c, "is_default", &is_default)
-    })
+    Ok(move |c: &Value| list::is(c, "active", &active) && list::is(c, "is_default", &is_default))
 }

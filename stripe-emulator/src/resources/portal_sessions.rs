@@ -1,15 +1,9 @@
 //! `POST /v1/billing_portal/sessions`: a link to the hosted portal page
 //! (`/p/session/{id}`, served by `pages.rs`) for one customer and configuration.
 
-use axum::{Json, Router, extract::State, routing::post};
-use serde_json::{Value, json};
+use axum::routing::post;
 
-use crate::{
-    app::App,
-    error::{ApiError, ApiResult},
-    respond::{StripeRequest, respond},
-    state::base_object,
-};
+use super::rest::prelude::*;
 
 pub fn routes() -> Router<App> {
     Router::new().route("/v1/billing_portal/sessions", post(create))

@@ -1,17 +1,7 @@
 //! `/v1/prices`: unique lookup keys (moved with `transfer_lookup_key`), immutable
 //! amounts and recurrence, metered prices backed by an active billing meter.
 
-use axum::Router;
-use serde_json::{Value, json};
-
-use super::rest::{self, Apply, Build, Keep};
-use crate::{
-    app::App,
-    error::{ApiError, ApiResult},
-    form::{Params, merge_metadata},
-    list,
-    state::{Db, base_object},
-};
+use super::rest::{self, prelude::*};
 
 pub fn routes() -> Router<App> {
     Router::new()

@@ -1,16 +1,6 @@
 //! `/v1/products`.
 
-use axum::Router;
-use serde_json::{Value, json};
-
-use super::rest::{self, Apply, Build, Keep};
-use crate::{
-    app::App,
-    error::ApiResult,
-    form::{Params, merge_metadata},
-    list,
-    state::{Db, base_object},
-};
+use super::rest::{self, prelude::*};
 
 pub fn routes() -> Router<App> {
     Router::new()

@@ -37,6 +37,10 @@ impl<T: FnOnce(&mut Db, &mut Value) -> ApiResult<()> + Send + 'static> Apply for
 pub trait Keep: Fn(&Value) -> bool + Send + 'static {}
 impl<T: Fn(&Value) -> bool + Send + 'static> Keep for T {}
 
+/// The items of a list that belongs to the object with the given id, in list order.
+pub trait Items: FnOnce(&Db, &str) -> ApiResult<Vec<Value>> + Send + 'static {}
+impl<T: FnOnce(&Db, &str) -> ApiResult<Vec<Value>> + Send + 'static> Items for T {}
+
 /// Reads a request's parameters into `T` (what to do with them).
 pub trait Read<T>: Fn(&mut Params) -> ApiResult<T> + Clone + Send + Sync + 'static {}
 impl<T, F: Fn(&mut Params) -> ApiResult<T> + Clone + Send + Sync + 'static> Read<T> for F {}
@@ -128,4 +132,37 @@ pub fn list<K: Keep>(
             list::filtered(&app, p, &req.expand, (kind, url), keep)
         },
     )
+}
+
+/// `GET …/{id}/{things}`: a list that belongs to the object the path names (an
+/// invoice's lines, a meter's event summaries, …), at `url` with `{id}` filled in.
+pub fn sublist<I: Items>(url: &'static str, read: impl Read<I>) -> MethodRouter<App> {
+    get(
+        move |State(app): State<App>, Path(id): Path<String>, req: StripeRequest| async move {
+            let mut p = req.params;
+            let items = read(&mut p)?;
+            let items = app.read(|db| items(db, &id))?;
+            let url = url.replace("{id}", &id);
+            list::answer(&app, p, &req.expand, items, &url)
+        },
+    )
+}
+
+/// What every resource file uses.
+pub mod prelude {
+    pub use axum::{
+        Json, Router,
+        extract::{Path, State},
+    };
+    pub use serde_json::{Value, json};
+
+    pub use super::{Act, Apply, Build, Items, Keep};
+    pub use crate::{
+        app::App,
+        error::{ApiError, ApiResult},
+        form::{Params, merge_metadata},
+        list,
+        respond::{StripeRequest, respond},
+        state::{Db, base_object, new_id},
+    };
 }

@@ -1,15 +1,6 @@
 //! `/v1/webhook_endpoints` (delivery is [`crate::webhooks`]).
 
-use axum::Router;
-use serde_json::{Value, json};
-
-use super::rest::{self, Act, Build, Keep};
-use crate::{
-    app::App,
-    error::{ApiError, ApiResult},
-    form::{Params, merge_metadata},
-    state::{Db, base_object, new_id},
-};
+use super::rest::{self, prelude::*};
 
 const ENDPOINT: &str = "webhook_endpoint";
 const WHAT: &str = "webhook endpoint";
