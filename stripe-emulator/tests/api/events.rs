@@ -7,15 +7,13 @@ async fn events_list_filters_and_retrieve() {
     let emu = Emu::start().await;
     let product = emu.product("P").await;
     let customer = emu.customer("a@example.com").await;
-    emu.post(&format!("/v1/customers/{customer}"), "name=A")
-        .await
-        .ok();
-    emu.post(
+    emu.posted(&format!("/v1/customers/{customer}"), "name=A")
+        .await;
+    emu.posted(
         "/v1/prices",
         &format!("product={product}&currency=usd&unit_amount=1"),
     )
-    .await
-    .ok();
+    .await;
 
     let all = emu.get("/v1/events").await.ok();
     let kinds = types(&all);

@@ -124,12 +124,11 @@ async fn expand_replaces_ids_with_objects() {
     let emu = Emu::start().await;
     let product = emu.product("Paircode").await;
     let price = emu
-        .post(
+        .posted(
             "/v1/prices",
             &format!("product={product}&currency=usd&unit_amount=6000&expand[]=product"),
         )
-        .await
-        .ok();
+        .await;
     assert_eq!(price["product"]["id"], product.as_str());
     assert_eq!(price["product"]["name"], "Paircode");
     let stored = emu

@@ -77,24 +77,21 @@ async fn a_metered_subscription_bills_unit_price_times_usage() {
     let sid = id(&sub);
     let customer = sub["customer"].as_str().unwrap().to_string();
     for i in 0..3 {
-        emu.post(
+        emu.posted(
             "/v1/billing/meter_events",
             &format!("event_name={event_name}&payload[stripe_customer_id]={customer}&payload[value]=1&identifier=click-{i}"),
-        )
-        .await
-        .ok();
+        ).await;
     }
     // Someone else's usage does not count.
-    let other = emu.post("/v1/customers", "email=x@example.com").await.ok();
-    emu.post(
+    let other = emu.posted("/v1/customers", "email=x@example.com").await;
+    emu.posted(
         "/v1/billing/meter_events",
         &format!(
             "event_name={event_name}&payload[stripe_customer_id]={}&payload[value]=5",
             id(&other)
         ),
     )
-    .await
-    .ok();
+    .await;
     emu.advance(32 * DAY).await;
     let all = invoices(&emu, &sid).await;
     assert_eq!(all.len(), 2);

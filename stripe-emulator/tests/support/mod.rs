@@ -116,6 +116,31 @@ impl Emu {
             .await
     }
 
+    /// A POST that must succeed: its answer.
+    pub async fn posted(&self, path: &str, body: &str) -> Value {
+        self.post(path, body).await.ok()
+    }
+
+    /// A POST that must be refused with a 400: its `error`.
+    pub async fn refused(&self, path: &str, body: &str) -> Value {
+        self.post(path, body).await.err(400)
+    }
+
+    /// POSTs each case, written one a line as `path body => field: value`, several
+    /// checks joined by ` && `: each must be refused with a 400 whose `error[field]`
+    /// is `value`.
+    pub async fn refuses(&self, cases: &str) {
+        for case in cases.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let (request, checks) = case.split_once(" => ").expect(case);
+            let (path, body) = request.split_once(' ').unwrap_or((request, ""));
+            let err = self.refused(path, body).await;
+            for check in checks.split(" && ") {
+                let (field, want) = check.split_once(": ").expect(check);
+                assert_eq!(err[field], want, "{case}");
+            }
+        }
+    }
+
     /// A POST with an `Idempotency-Key`.
     pub async fn post_idempotent(&self, path: &str, body: &str, key: &str) -> Res {
         self.send(reqwest::Method::POST, path, body, Some(KEY), Some(key))
