@@ -260,11 +260,10 @@ async fn metered_prices_need_an_active_meter() {
 
     emu.posted(&format!("/v1/billing/meters/{meter}/deactivate"), "")
         .await;
-    let err = emu
-        .refused("/v1/prices", &format!("{base}&recurring[meter]={meter}"))
-        .await;
-    assert!(
-        err["message"].as_str().unwrap().contains("inactive"),
-        "{err}"
-    );
+    emu.refuses(&format!(
+        "
+        /v1/prices {base}&recurring[meter]={meter} => message ~ inactive
+        "
+    ))
+    .await;
 }

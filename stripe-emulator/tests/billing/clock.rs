@@ -121,20 +121,10 @@ async fn the_clock_ends_trials_and_failed_renewals_go_past_due() {
     let emu = Emu::start().await;
     let (monthly, _, _) = emu.catalog().await;
     let good = emu
-        .subscribe(
-            &monthly,
-            Some(1),
-            "&customer_email=g@example.com&subscription_data[trial_period_days]=3",
-            "4242424242424242",
-        )
+        .trialing(&monthly, "g@example.com", "4242424242424242")
         .await;
     let bad = emu
-        .subscribe(
-            &monthly,
-            Some(1),
-            "&customer_email=b@example.com&subscription_data[trial_period_days]=3",
-            "4000000000000341",
-        )
+        .trialing(&monthly, "b@example.com", "4000000000000341")
         .await;
     emu.advance(3 * DAY + 60).await;
     let good_now = emu

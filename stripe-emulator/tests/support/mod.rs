@@ -126,17 +126,22 @@ impl Emu {
         self.post(path, body).await.err(400)
     }
 
-    /// POSTs each case, written one a line as `path body => field: value`, several
-    /// checks joined by ` && `: each must be refused with a 400 whose `error[field]`
-    /// is `value`.
+    /// POSTs each case, written one a line as `path body => check`, several checks
+    /// joined by ` && `: each must be refused with a 400 whose `error[field]` is
+    /// `value` (`field: value`) or contains it (`field ~ value`).
     pub async fn refuses(&self, cases: &str) {
         for case in cases.lines().map(str::trim).filter(|l| !l.is_empty()) {
             let (request, checks) = case.split_once(" => ").expect(case);
             let (path, body) = request.split_once(' ').unwrap_or((request, ""));
             let err = self.refused(path, body).await;
             for check in checks.split(" && ") {
-                let (field, want) = check.split_once(": ").expect(check);
-                assert_eq!(err[field], want, "{case}");
+                if let Some((field, want)) = check.split_once(": ") {
+                    assert_eq!(err[field], want, "{case}");
+                } else {
+                    let (field, part) = check.split_once(" ~ ").expect(check);
+                    let got = err[field].as_str().unwrap_or_default();
+                    assert!(got.contains(part), "{case}: {err}");
+                }
             }
         }
     }
@@ -191,6 +196,12 @@ impl Emu {
         self.post(&format!("/v1/subscriptions/{sub}"), body)
             .await
             .ok()
+    }
+
+    /// A subscription to `price` on a 3-day trial, its card `number`.
+    pub async fn trialing(&self, price: &str, email: &str, number: &str) -> Value {
+        let extra = format!("&customer_email={email}&subscription_data[trial_period_days]=3");
+        self.subscribe(price, Some(1), &extra, number).await
     }
 
     /// A $60 monthly subscription paid with 4242, no trial.
