@@ -1,7 +1,7 @@
 //! `/v1/checkout/sessions`: create (subscription mode), retrieve, list, line items,
 //! expire. Paying happens on the hosted page (`pages.rs` → `billing::complete_checkout`).
 
-use axum::routing::{get, post};
+use axum::routing::MethodFilter;
 
 use super::rest::{self, prelude::*};
 use crate::billing;
@@ -12,12 +12,23 @@ pub fn routes() -> Router<App> {
             "/v1/checkout/sessions",
             rest::list(("checkout.session", "/v1/checkout/sessions"), filter).post(create),
         )
-        .route("/v1/checkout/sessions/{id}", get(retrieve))
+        .route(
+            "/v1/checkout/sessions/{id}",
+            rest::retrieve_with(
+                |db: &Db, id: &str| db.fetch("checkout.session", id, "checkout.session", "session"),
+                respond_session,
+            ),
+        )
         .route(
             "/v1/checkout/sessions/{id}/line_items",
             rest::sublist("/v1/checkout/sessions/{id}/line_items", line_items),
         )
-        .route("/v1/checkout/sessions/{id}/expire", post(expire))
+        .route(
+            "/v1/checkout/sessions/{id}/expire",
+            rest::act_with(MethodFilter::POST, respond_session, |_: &mut Params| {
+                Ok(expire)
+            }),
+        )
 }
 
 /// A line item as asked for, before validation against the Db.
@@ -387,17 +398,6 @@ fn respond_session(app: &App, mut session: Value, expand: &[String]) -> ApiResul
     respond(app, session, &rest)
 }
 
-async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    req.params.finish()?;
-    let session =
-        app.read(|db| db.fetch("checkout.session", &id, "checkout.session", "session"))?;
-    respond_session(&app, session, &req.expand)
-}
-
 fn line_items(_: &mut Params) -> ApiResult<impl Items + use<>> {
     Ok(|db: &Db, id: &str| {
         db.fetch("checkout.session", id, "checkout.session", "session")?;
@@ -408,27 +408,19 @@ fn line_items(_: &mut Params) -> ApiResult<impl Items + use<>> {
     })
 }
 
-async fn expire(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    req.params.finish()?;
-    let session = app.write(|db| {
-        let before = db.fetch("checkout.session", &id, "checkout.session", "session")?;
-        if before["status"] != "open" {
-            return Err(ApiError::invalid(format!(
-                "Only Checkout Sessions with a status in [\"open\"] can be expired. This Checkout Session has a status of \"{}\".",
-                before["status"].as_str().unwrap_or_default()
-            )));
-        }
-        let mut s = before.clone();
-        s["status"] = json!("expired");
-        let s = db.put(s);
-        db.emit("checkout.session.expired", &s, None);
-        Ok(s)
-    })?;
-    respond_session(&app, session, &req.expand)
+fn expire(db: &mut Db, id: &str) -> ApiResult<Value> {
+    let before = db.fetch("checkout.session", id, "checkout.session", "session")?;
+    if before["status"] != "open" {
+        return Err(ApiError::invalid(format!(
+            "Only Checkout Sessions with a status in [\"open\"] can be expired. This Checkout Session has a status of \"{}\".",
+            before["status"].as_str().unwrap_or_default()
+        )));
+    }
+    let mut s = before.clone();
+    s["status"] = json!("expired");
+    let s = db.put(s);
+    db.emit("checkout.session.expired", &s, None);
+    Ok(s)
 }
 
 fn filter(p: &mut Params) -> ApiResult<impl Keep + use<>> {

@@ -1,7 +1,5 @@
 //! `/v1/customers`.
 
-use axum::routing::get;
-
 use super::rest::{self, prelude::*};
 use crate::billing;
 
@@ -13,7 +11,7 @@ pub fn routes() -> Router<App> {
         )
         .route(
             "/v1/customers/{id}",
-            get(retrieve)
+            rest::retrieve_with(fetch, respond)
                 .merge(rest::update(
                     ("customer", "customer"),
                     "customer.updated",
@@ -182,17 +180,11 @@ fn update(p: &mut Params) -> ApiResult<impl Apply + use<>> {
 }
 
 /// Stripe answers a deleted customer's id with the deletion stub, not a 404.
-async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    req.params.finish()?;
-    let customer = app.read(|db| match db.get(&id) {
+fn fetch(db: &Db, id: &str) -> ApiResult<Value> {
+    match db.get(id) {
         Some(o) if o["object"] == "customer" && o["deleted"] == json!(true) => Ok(o.clone()),
-        _ => db.fetch("customer", &id, "customer", "id"),
-    })?;
-    respond(&app, customer, &req.expand)
+        _ => db.fetch("customer", id, "customer", "id"),
+    }
 }
 
 /// Deletes the customer; as in Stripe, their live subscriptions are canceled first.

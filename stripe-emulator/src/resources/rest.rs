@@ -45,14 +45,29 @@ impl<T: FnOnce(&Db, &str) -> ApiResult<Vec<Value>> + Send + 'static> Items for T
 pub trait Read<T>: Fn(&mut Params) -> ApiResult<T> + Clone + Send + Sync + 'static {}
 impl<T, F: Fn(&mut Params) -> ApiResult<T> + Clone + Send + Sync + 'static> Read<T> for F {}
 
+/// How a resource answers with an object: [`respond`], unless it has its own (a
+/// Checkout Session fills `line_items` when they are expanded).
+pub type Answer = fn(&App, Value, &[String]) -> ApiResult<Json<Value>>;
+
 /// `GET …/{id}` of a stored object of type `kind`: no parameters but `expand[]`;
 /// a missing one is Stripe's 404 (`No such {what}: '{id}'`, naming `param`).
 pub fn retrieve(kind: &'static str, what: &'static str, param: &'static str) -> MethodRouter<App> {
+    retrieve_with(
+        move |db: &Db, id: &str| db.fetch(kind, id, what, param),
+        respond,
+    )
+}
+
+/// [`retrieve`] with the resource's own `fetch` and `answer`.
+pub fn retrieve_with(
+    fetch: impl Fn(&Db, &str) -> ApiResult<Value> + Clone + Send + Sync + 'static,
+    answer: Answer,
+) -> MethodRouter<App> {
     get(
         move |State(app): State<App>, Path(id): Path<String>, req: StripeRequest| async move {
             req.params.finish()?;
-            let obj = app.read(|db| db.fetch(kind, &id, what, param))?;
-            respond(&app, obj, &req.expand)
+            let obj = app.read(|db| fetch(db, &id))?;
+            answer(&app, obj, &req.expand)
         },
     )
 }
@@ -73,11 +88,15 @@ pub fn create<B: Build>(read: impl Read<B>) -> MethodRouter<App> {
 /// `POST …/{id}` or `…/{id}/{action}`: does what `read` says to the object the
 /// path names.
 pub fn act<A: Act>(read: impl Read<A>) -> MethodRouter<App> {
-    act_on(MethodFilter::POST, read)
+    act_with(MethodFilter::POST, respond, read)
 }
 
-/// [`act`] for another method (`DELETE /v1/subscriptions/{id}` cancels).
-pub fn act_on<A: Act>(method: MethodFilter, read: impl Read<A>) -> MethodRouter<App> {
+/// [`act`] with another method (`DELETE /v1/subscriptions/{id}` cancels) or answer.
+pub fn act_with<A: Act>(
+    method: MethodFilter,
+    answer: Answer,
+    read: impl Read<A>,
+) -> MethodRouter<App> {
     on(
         method,
         move |State(app): State<App>, Path(id): Path<String>, req: StripeRequest| async move {
@@ -85,7 +104,7 @@ pub fn act_on<A: Act>(method: MethodFilter, read: impl Read<A>) -> MethodRouter<
             let act = read(&mut p)?;
             p.finish()?;
             let obj = app.write(|db| act(db, &id))?;
-            respond(&app, obj, &req.expand)
+            answer(&app, obj, &req.expand)
         },
     )
 }

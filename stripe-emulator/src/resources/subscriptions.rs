@@ -16,7 +16,7 @@ pub fn routes() -> Router<App> {
             "/v1/subscriptions/{id}",
             rest::retrieve("subscription", "subscription", "id")
                 .merge(rest::act(update))
-                .merge(rest::act_on(MethodFilter::DELETE, cancel)),
+                .merge(rest::act_with(MethodFilter::DELETE, respond, cancel)),
         )
         .route("/v1/subscription_items", get(list_items))
         .route(
