@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::support::{Emu, id, ids, parses_as, types};
+use crate::support::{Emu, ids, new_id, parses_as, types};
 
 #[tokio::test]
 async fn customers_crud() {
@@ -9,9 +9,7 @@ async fn customers_crud() {
             "/v1/customers",
             "email=dev%2Bone@example.com&name=Ada+Lovelace&description=first&metadata[challenge_id]=c1&address[country]=US&preferred_locales[]=en",
         ).await;
-    let id = id(&created);
-    assert!(id.starts_with("cus_"));
-    assert_eq!(created["object"], "customer");
+    let id = new_id(&created, "cus_", "customer");
     assert_eq!(created["email"], "dev+one@example.com");
     assert_eq!(created["name"], "Ada Lovelace");
     assert_eq!(created["balance"], 0);

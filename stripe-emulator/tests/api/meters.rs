@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::support::{Emu, id, ids, parses_as, types};
+use crate::support::{Emu, ids, new_id, parses_as, types};
 
 #[tokio::test]
 async fn meters_lifecycle() {
@@ -9,9 +9,7 @@ async fn meters_lifecycle() {
             "/v1/billing/meters",
             "display_name=Pair+minutes&event_name=pair_minutes&default_aggregation[formula]=sum&customer_mapping[event_payload_key]=stripe_customer_id&customer_mapping[type]=by_id&value_settings[event_payload_key]=minutes",
         ).await;
-    let id = id(&meter);
-    assert!(id.starts_with("mtr_"));
-    assert_eq!(meter["object"], "billing.meter");
+    let id = new_id(&meter, "mtr_", "billing.meter");
     assert_eq!(meter["status"], "active");
     assert_eq!(meter["default_aggregation"], json!({"formula": "sum"}));
     assert_eq!(

@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::support::{Emu, id, ids, parses_as};
+use crate::support::{Emu, ids, new_id, parses_as};
 
 const FULL: &str = "business_profile[headline]=Pair+with+/dev/chat&business_profile[privacy_policy_url]=https://example.com/privacy\
 &features[payment_method_update][enabled]=true\
@@ -14,9 +14,7 @@ const FULL: &str = "business_profile[headline]=Pair+with+/dev/chat&business_prof
 async fn portal_configurations_crud() {
     let emu = Emu::start().await;
     let config = emu.posted("/v1/billing_portal/configurations", FULL).await;
-    let id = id(&config);
-    assert!(id.starts_with("bpc_"));
-    assert_eq!(config["object"], "billing_portal.configuration");
+    let id = new_id(&config, "bpc_", "billing_portal.configuration");
     assert_eq!(config["active"], true);
     assert_eq!(
         config["is_default"], true,

@@ -4,7 +4,7 @@ use axum::{Router, body::Bytes, http::HeaderMap, routing::post};
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use crate::support::{Emu, id, ids, parses_as};
+use crate::support::{Emu, ids, new_id, parses_as};
 
 /// A local HTTP server standing in for the app's webhook route: it hands every
 /// delivery (signature header, raw body) to the test.
@@ -45,9 +45,7 @@ async fn webhook_endpoints_crud() {
             "/v1/webhook_endpoints",
             "url=http://127.0.0.1:9000/webhook&enabled_events[]=checkout.session.completed&enabled_events[]=customer.subscription.updated&description=app&metadata[challenge_id]=c1",
         ).await;
-    let id = id(&created);
-    assert!(id.starts_with("we_"));
-    assert_eq!(created["object"], "webhook_endpoint");
+    let id = new_id(&created, "we_", "webhook_endpoint");
     assert!(created["secret"].as_str().unwrap().starts_with("whsec_"));
     assert_eq!(created["status"], "enabled");
     assert_eq!(

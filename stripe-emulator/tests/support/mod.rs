@@ -335,6 +335,14 @@ pub fn period_end(sub: &Value) -> i64 {
         .unwrap()
 }
 
+/// The id of a newly created object, after checking its prefix and `object` type.
+pub fn new_id(obj: &Value, prefix: &str, object: &str) -> String {
+    let id = id(obj);
+    assert!(id.starts_with(prefix), "{obj}");
+    assert_eq!(obj["object"], object);
+    id
+}
+
 pub fn id(obj: &Value) -> String {
     obj["id"].as_str().unwrap().to_string()
 }
