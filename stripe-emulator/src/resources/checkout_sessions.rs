@@ -10,7 +10,7 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route(
             "/v1/checkout/sessions",
-            rest::list(("checkout.session", "/v1/checkout/sessions"), filter).post(create),
+            rest::list("checkout.session", filter).post(create),
         )
         .route(
             "/v1/checkout/sessions/{id}",
@@ -21,7 +21,7 @@ pub fn routes() -> Router<App> {
         )
         .route(
             "/v1/checkout/sessions/{id}/line_items",
-            rest::sublist("/v1/checkout/sessions/{id}/line_items", line_items),
+            rest::sublist(line_items),
         )
         .route(
             "/v1/checkout/sessions/{id}/expire",

@@ -7,7 +7,7 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route(
             "/v1/customers",
-            rest::list(("customer", "/v1/customers"), filter).merge(rest::create(create)),
+            rest::list("customer", filter).merge(rest::create(create)),
         )
         .route(
             "/v1/customers/{id}",

@@ -4,7 +4,7 @@ use super::rest::{self, prelude::*};
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/v1/events", rest::list(("event", "/v1/events"), filter))
+        .route("/v1/events", rest::list("event", filter))
         .route("/v1/events/{id}", rest::retrieve("event", "event", "id"))
 }
 

@@ -6,18 +6,12 @@ use crate::billing;
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route(
-            "/v1/invoices",
-            rest::list(("invoice", "/v1/invoices"), filter),
-        )
+        .route("/v1/invoices", rest::list("invoice", filter))
         .route(
             "/v1/invoices/{id}",
             rest::retrieve("invoice", "invoice", "invoice"),
         )
-        .route(
-            "/v1/invoices/{id}/lines",
-            rest::sublist("/v1/invoices/{id}/lines", lines),
-        )
+        .route("/v1/invoices/{id}/lines", rest::sublist(lines))
         .route("/v1/invoices/{id}/pay", rest::act(pay))
 }
 

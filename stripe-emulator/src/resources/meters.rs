@@ -17,23 +17,17 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route(
             "/v1/billing/meters",
-            rest::list((KIND, "/v1/billing/meters"), filter).merge(rest::create(create)),
+            rest::list(KIND, filter).merge(rest::create(create)),
         )
         .route(
             "/v1/billing/meters/{id}",
             rest::retrieve(KIND, WHAT, "id").merge(rest::act(update)),
         )
-        .route(
-            "/v1/billing/meters/{id}/deactivate",
-            rest::act(|_: &mut Params| Ok(deactivate)),
-        )
-        .route(
-            "/v1/billing/meters/{id}/reactivate",
-            rest::act(|_: &mut Params| Ok(reactivate)),
-        )
+        .route("/v1/billing/meters/{id}/deactivate", rest::call(deactivate))
+        .route("/v1/billing/meters/{id}/reactivate", rest::call(reactivate))
         .route(
             "/v1/billing/meters/{id}/event_summaries",
-            rest::sublist("/v1/billing/meters/{id}/event_summaries", event_summaries),
+            rest::sublist(event_summaries),
         )
         .route("/v1/billing/meter_events", post(create_event))
 }

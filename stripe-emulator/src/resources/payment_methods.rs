@@ -17,13 +17,10 @@ pub fn routes() -> Router<App> {
             rest::retrieve("payment_method", "PaymentMethod", "payment_method"),
         )
         .route("/v1/payment_methods/{id}/attach", rest::act(attach))
-        .route(
-            "/v1/payment_methods/{id}/detach",
-            rest::act(|_: &mut Params| Ok(detach)),
-        )
+        .route("/v1/payment_methods/{id}/detach", rest::call(detach))
         .route(
             "/v1/customers/{id}/payment_methods",
-            rest::sublist("/v1/customers/{id}/payment_methods", for_customer),
+            rest::sublist(for_customer),
         )
 }
 

@@ -13,7 +13,7 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route(
             "/v1/billing_portal/configurations",
-            rest::list((KIND, "/v1/billing_portal/configurations"), filter).post(create),
+            rest::list(KIND, filter).post(create),
         )
         .route(
             "/v1/billing_portal/configurations/{id}",

@@ -7,7 +7,7 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route(
             "/v1/prices",
-            rest::list(("price", "/v1/prices"), filter).merge(rest::create(create)),
+            rest::list("price", filter).merge(rest::create(create)),
         )
         .route(
             "/v1/prices/{id}",

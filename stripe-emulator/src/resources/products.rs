@@ -6,7 +6,7 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route(
             "/v1/products",
-            rest::list(("product", "/v1/products"), filter).merge(rest::create(create)),
+            rest::list("product", filter).merge(rest::create(create)),
         )
         .route(
             "/v1/products/{id}",

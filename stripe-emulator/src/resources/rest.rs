@@ -6,7 +6,7 @@
 
 use axum::{
     Json,
-    extract::{Path, State},
+    extract::{MatchedPath, Path, State},
     routing::{MethodFilter, MethodRouter, get, on, post},
 };
 use serde_json::{Value, json};
@@ -91,6 +91,11 @@ pub fn act<A: Act>(read: impl Read<A>) -> MethodRouter<App> {
     act_with(MethodFilter::POST, respond, read)
 }
 
+/// [`act`] for an action that takes no parameters (`…/{id}/deactivate`).
+pub fn call(act: fn(&mut Db, &str) -> ApiResult<Value>) -> MethodRouter<App> {
+    self::act(move |_: &mut Params| Ok(act))
+}
+
 /// [`act`] with another method (`DELETE /v1/subscriptions/{id}` cancels) or answer.
 pub fn act_with<A: Act>(
     method: MethodFilter,
@@ -139,29 +144,30 @@ pub fn delete(kind: &'static str, remove: fn(&mut Db, &str) -> ApiResult<()>) ->
 }
 
 /// `GET` of a list of the stored objects of type `kind` (newest first) that the
-/// filter `read` returns keeps, paged as every Stripe list is.
-pub fn list<K: Keep>(
-    (kind, url): (&'static str, &'static str),
-    read: impl Read<K>,
-) -> MethodRouter<App> {
+/// filter `read` returns keeps, paged as every Stripe list is; its `url` is the route's.
+pub fn list<K: Keep>(kind: &'static str, read: impl Read<K>) -> MethodRouter<App> {
     get(
-        move |State(app): State<App>, req: StripeRequest| async move {
+        move |State(app): State<App>, url: MatchedPath, req: StripeRequest| async move {
             let mut p = req.params;
             let keep = read(&mut p)?;
-            list::filtered(&app, p, &req.expand, (kind, url), keep)
+            list::filtered(&app, p, &req.expand, (kind, url.as_str()), keep)
         },
     )
 }
 
 /// `GET …/{id}/{things}`: a list that belongs to the object the path names (an
-/// invoice's lines, a meter's event summaries, …), at `url` with `{id}` filled in.
-pub fn sublist<I: Items>(url: &'static str, read: impl Read<I>) -> MethodRouter<App> {
+/// invoice's lines, a meter's event summaries, …); its `url` is the route's, with
+/// the id filled in.
+pub fn sublist<I: Items>(read: impl Read<I>) -> MethodRouter<App> {
     get(
-        move |State(app): State<App>, Path(id): Path<String>, req: StripeRequest| async move {
+        move |State(app): State<App>,
+              Path(id): Path<String>,
+              route: MatchedPath,
+              req: StripeRequest| async move {
             let mut p = req.params;
             let items = read(&mut p)?;
             let items = app.read(|db| items(db, &id))?;
-            let url = url.replace("{id}", &id);
+            let url = route.as_str().replace("{id}", &id);
             list::answer(&app, p, &req.expand, items, &url)
         },
     )

@@ -8,10 +8,7 @@ use crate::{billing, state::previous_attributes};
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route(
-            "/v1/subscriptions",
-            rest::list(("subscription", "/v1/subscriptions"), filter),
-        )
+        .route("/v1/subscriptions", rest::list("subscription", filter))
         .route(
             "/v1/subscriptions/{id}",
             rest::retrieve("subscription", "subscription", "id")

@@ -9,7 +9,7 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route(
             "/v1/webhook_endpoints",
-            rest::list((ENDPOINT, "/v1/webhook_endpoints"), filter).merge(rest::create(create)),
+            rest::list(ENDPOINT, filter).merge(rest::create(create)),
         )
         .route(
             "/v1/webhook_endpoints/{id}",
