@@ -12,11 +12,7 @@ pub fn routes() -> Router<App> {
         .route(
             "/v1/customers/{id}",
             rest::retrieve_with(fetch, respond)
-                .merge(rest::update(
-                    ("customer", "customer"),
-                    "customer.updated",
-                    update,
-                ))
+                .merge(rest::update(("customer", "customer"), update))
                 .merge(rest::delete("customer", delete)),
         )
 }

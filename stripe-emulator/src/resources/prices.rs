@@ -4,19 +4,7 @@
 use super::rest::{self, prelude::*};
 
 pub fn routes() -> Router<App> {
-    Router::new()
-        .route(
-            "/v1/prices",
-            rest::list("price", filter).merge(rest::create(create)),
-        )
-        .route(
-            "/v1/prices/{id}",
-            rest::retrieve("price", "price", "id").merge(rest::update(
-                ("price", "price"),
-                "price.updated",
-                update,
-            )),
-        )
+    rest::resource(("/v1/prices", "price"), filter, create, update)
 }
 
 const INTERVALS: &[&str] = &["day", "week", "month", "year"];

@@ -3,19 +3,7 @@
 use super::rest::{self, prelude::*};
 
 pub fn routes() -> Router<App> {
-    Router::new()
-        .route(
-            "/v1/products",
-            rest::list("product", filter).merge(rest::create(create)),
-        )
-        .route(
-            "/v1/products/{id}",
-            rest::retrieve("product", "product", "id").merge(rest::update(
-                ("product", "product"),
-                "product.updated",
-                update,
-            )),
-        )
+    rest::resource(("/v1/products", "product"), filter, create, update)
 }
 
 fn create(p: &mut Params) -> ApiResult<impl Build + use<>> {

@@ -5,7 +5,7 @@
 //! answer with the object, expanded as `expand[]` asks.
 
 use axum::{
-    Json,
+    Json, Router,
     extract::{MatchedPath, Path, State},
     routing::{MethodFilter, MethodRouter, get, on, post},
 };
@@ -115,17 +115,34 @@ pub fn act_with<A: Act>(
 }
 
 /// `POST …/{id}` on a stored object of type `kind` (`what` names it in a 404): the
-/// edit `read` returns is stored and, when anything changed, announced with `event`
-/// and its `previous_attributes` ([`Db::change`]).
+/// edit `read` returns is stored and, when anything changed, announced as
+/// `{kind}.updated` with its `previous_attributes` ([`Db::change`]).
 pub fn update<A: Apply>(
     (kind, what): (&'static str, &'static str),
-    event: &'static str,
     read: impl Read<A>,
 ) -> MethodRouter<App> {
     act(move |p: &mut Params| {
         let apply = read(p)?;
-        Ok(move |db: &mut Db, id: &str| db.change((kind, id, what), event, apply))
+        Ok(move |db: &mut Db, id: &str| {
+            db.change((kind, id, what), &format!("{kind}.updated"), apply)
+        })
     })
+}
+
+/// A resource's usual routes at `path`: list and create, then retrieve and update
+/// `{path}/{id}`, for objects of type `kind`, named `kind` in a 404.
+pub fn resource<K: Keep, B: Build, A: Apply>(
+    (path, kind): (&'static str, &'static str),
+    filter: impl Read<K>,
+    create: impl Read<B>,
+    update: impl Read<A>,
+) -> Router<App> {
+    Router::new()
+        .route(path, list(kind, filter).merge(self::create(create)))
+        .route(
+            &format!("{path}/{{id}}"),
+            retrieve(kind, kind, "id").merge(self::update((kind, kind), update)),
+        )
 }
 
 /// `DELETE …/{id}` (no parameters): `remove` checks and undoes what the object of
