@@ -15,7 +15,7 @@
 
 use std::{
     collections::{HashMap, VecDeque},
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -34,7 +34,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use crate::{
-    app::App,
+    app::{App, lock},
     error::ApiResult,
     respond::StripeRequest,
     state::{API_VERSION, new_id, wall_clock},
@@ -83,10 +83,6 @@ struct Delivery {
     conversation_id: String,
     event_id: String,
     payload: String,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Sessions {

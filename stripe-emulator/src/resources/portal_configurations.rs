@@ -17,7 +17,7 @@ pub fn routes() -> Router<App> {
         )
         .route(
             "/v1/billing_portal/configurations/{id}",
-            super::rest::retrieve(KIND, WHAT, "configuration").post(update),
+            rest::retrieve(KIND, WHAT, "configuration").post(update),
         )
 }
 
