@@ -10,7 +10,8 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route(
             "/v1/checkout/sessions",
-            rest::list("checkout.session", filter).post(create),
+            rest::list("checkout.session", filter)
+                .merge(rest::create_with(respond_session, create)),
         )
         .route(
             "/v1/checkout/sessions/{id}",
@@ -182,12 +183,11 @@ fn build_line_items(db: &Db, items: &[LineItemParam]) -> ApiResult<Vec<Value>> {
     Ok(out)
 }
 
-async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn create(p: &mut Params, public_url: &str) -> ApiResult<impl Build + use<>> {
     let mode = p.enum_str("mode", &["payment", "setup", "subscription"])?;
     let customer = p.str("customer")?.filter(|s| !s.is_empty());
     let customer_email = p.str("customer_email")?.filter(|s| !s.is_empty());
-    let items = read_line_items(&mut p)?;
+    let items = read_line_items(p)?;
     let subscription_data = match p.obj("subscription_data")? {
         Some(mut sd) => {
             let trial = sd.i64("trial_period_days")?;
@@ -243,38 +243,35 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
         "phone_number_collection",
         "discounts",
     ]);
-    p.finish()?;
-
-    let mode = mode.ok_or_else(|| ApiError::missing_param("mode"))?;
-    if mode != "subscription" {
-        return Err(ApiError::invalid_param(
-            "mode",
-            format!("mode={mode} is not supported by the emulator; only mode=subscription is."),
-        ));
-    }
-    let success_url = success_url
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::missing_param("success_url"))?;
-    if !success_url.starts_with("http://") && !success_url.starts_with("https://") {
-        return Err(ApiError::invalid_param("success_url", "Not a valid URL"));
-    }
-    if customer.is_some() && customer_email.is_some() {
-        return Err(ApiError::invalid(
-            "You may only specify one of these parameters: customer, customer_email.",
-        )
-        .param("customer_email"));
-    }
-    if let Some(pm) = &pm_types
-        && pm.iter().any(|t| t != "card")
-    {
-        return Err(ApiError::invalid_param(
-            "payment_method_types",
-            "The emulator only supports payment_method_types[]=card.",
-        ));
-    }
-
-    let public_url = app.public_url().to_string();
-    let session = app.write(|db| {
+    let public_url = public_url.to_string();
+    Ok(move |db: &mut Db| {
+        let mode = mode.ok_or_else(|| ApiError::missing_param("mode"))?;
+        if mode != "subscription" {
+            return Err(ApiError::invalid_param(
+                "mode",
+                format!("mode={mode} is not supported by the emulator; only mode=subscription is."),
+            ));
+        }
+        let success_url = success_url
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ApiError::missing_param("success_url"))?;
+        if !success_url.starts_with("http://") && !success_url.starts_with("https://") {
+            return Err(ApiError::invalid_param("success_url", "Not a valid URL"));
+        }
+        if customer.is_some() && customer_email.is_some() {
+            return Err(ApiError::invalid(
+                "You may only specify one of these parameters: customer, customer_email.",
+            )
+            .param("customer_email"));
+        }
+        if let Some(pm) = &pm_types
+            && pm.iter().any(|t| t != "card")
+        {
+            return Err(ApiError::invalid_param(
+                "payment_method_types",
+                "The emulator only supports payment_method_types[]=card.",
+            ));
+        }
         let now = db.now();
         let customer_obj = match &customer {
             Some(c) => Some(db.fetch_param("customer", c, "customer", "customer")?),
@@ -290,7 +287,10 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
             ));
         }
         let trial = subscription_data["trial_period_days"].is_number();
-        let subtotal: i64 = lines.iter().filter_map(|l| l["amount_total"].as_i64()).sum();
+        let subtotal: i64 = lines
+            .iter()
+            .filter_map(|l| l["amount_total"].as_i64())
+            .sum();
         let due = if trial { 0 } else { subtotal };
         let currency = lines[0]["currency"].clone();
         let id = billing::checkout_session_id();
@@ -375,10 +375,10 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
             },
             "subscription_data": subscription_data,
         });
-        db.objects.insert(billing::session_setup_key(&id_str), setup);
+        db.objects
+            .insert(billing::session_setup_key(&id_str), setup);
         Ok(db.insert(s))
-    })?;
-    respond_session(&app, session, &req.expand)
+    })
 }
 
 /// Responds with a session, filling `line_items` when it is expanded (Stripe only

@@ -2,7 +2,6 @@
 //! event summaries) and `/v1/billing/meter_events`, recorded in [`Db::meter_events`]
 //! for the billing engine to sum at renewal.
 
-use axum::routing::post;
 use serde_json::Map;
 use sha2::{Digest, Sha256};
 
@@ -29,7 +28,7 @@ pub fn routes() -> Router<App> {
             "/v1/billing/meters/{id}/event_summaries",
             rest::sublist(event_summaries),
         )
-        .route("/v1/billing/meter_events", post(create_event))
+        .route("/v1/billing/meter_events", rest::create(create_event))
 }
 
 /// The active meter listening to `event_name`, if any.
@@ -165,23 +164,21 @@ fn filter(p: &mut Params) -> ApiResult<impl Keep + use<>> {
 }
 
 /// `POST /v1/billing/meter_events`.
-async fn create_event(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn create_event(p: &mut Params) -> ApiResult<impl Build + use<>> {
     let event_name = p.req_str("event_name")?;
     let identifier = p.str("identifier")?.filter(|i| !i.is_empty());
     let timestamp = p.i64("timestamp")?;
     let payload = p
         .obj("payload")?
         .ok_or_else(|| ApiError::missing_param("payload"))?;
-    p.finish()?;
-    let payload: Map<String, Value> = payload_strings(payload)?;
-    if identifier.as_ref().is_some_and(|i| i.len() > 100) {
-        return Err(ApiError::invalid_param(
-            "identifier",
-            "Invalid identifier: must be at most 100 characters",
-        ));
-    }
-    let event = app.write(|db| {
+    Ok(move |db: &mut Db| {
+        let payload: Map<String, Value> = payload_strings(payload)?;
+        if identifier.as_ref().is_some_and(|i| i.len() > 100) {
+            return Err(ApiError::invalid_param(
+                "identifier",
+                "Invalid identifier: must be at most 100 characters",
+            ));
+        }
         let now = db.now();
         let meter = active_meter(db, &event_name).ok_or_else(|| {
             ApiError::invalid_param(
@@ -251,8 +248,7 @@ async fn create_event(State(app): State<App>, req: StripeRequest) -> ApiResult<J
             "payload": payload,
             "timestamp": timestamp,
         }))
-    })?;
-    respond(&app, event, &req.expand)
+    })
 }
 
 fn payload_strings(mut payload: Params) -> ApiResult<Map<String, Value>> {

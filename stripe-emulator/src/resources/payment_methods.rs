@@ -1,8 +1,6 @@
 //! `/v1/payment_methods`: retrieve, list (`customer`, `type`), attach, detach; and
 //! `/v1/customers/{id}/payment_methods`. Cards are created by the hosted pages.
 
-use axum::routing::get;
-
 use super::{
     customers,
     rest::{self, prelude::*},
@@ -11,7 +9,7 @@ use crate::state::previous_attributes;
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/v1/payment_methods", get(list_payment_methods))
+        .route("/v1/payment_methods", rest::found(list_payment_methods))
         .route(
             "/v1/payment_methods/{id}",
             rest::retrieve("payment_method", "PaymentMethod", "payment_method"),
@@ -35,19 +33,14 @@ fn listed(db: &Db, customer: &str, kind: Option<&str>) -> ApiResult<Vec<Value>> 
         .collect())
 }
 
-async fn list_payment_methods(
-    State(app): State<App>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn list_payment_methods(p: &mut Params) -> ApiResult<impl Found + use<>> {
     let customer = p.str("customer")?;
     let kind = p.str("type")?;
-    let items = match &customer {
-        Some(c) => app.read(|db| listed(db, c, kind.as_deref()))?,
+    Ok(move |db: &Db| match &customer {
+        Some(c) => listed(db, c, kind.as_deref()),
         // Without a customer Stripe lists the account's unattached ones: none here.
-        None => Vec::new(),
-    };
-    list::answer(&app, p, &req.expand, items, "/v1/payment_methods")
+        None => Ok(Vec::new()),
+    })
 }
 
 fn for_customer(p: &mut Params) -> ApiResult<impl Items + use<>> {

@@ -41,9 +41,18 @@ impl<T: Fn(&Value) -> bool + Send + 'static> Keep for T {}
 pub trait Items: FnOnce(&Db, &str) -> ApiResult<Vec<Value>> + Send + 'static {}
 impl<T: FnOnce(&Db, &str) -> ApiResult<Vec<Value>> + Send + 'static> Items for T {}
 
+/// The items of a list computed from the state, in list order.
+pub trait Found: FnOnce(&Db) -> ApiResult<Vec<Value>> + Send + 'static {}
+impl<T: FnOnce(&Db) -> ApiResult<Vec<Value>> + Send + 'static> Found for T {}
+
 /// Reads a request's parameters into `T` (what to do with them).
 pub trait Read<T>: Fn(&mut Params) -> ApiResult<T> + Clone + Send + Sync + 'static {}
 impl<T, F: Fn(&mut Params) -> ApiResult<T> + Clone + Send + Sync + 'static> Read<T> for F {}
+
+/// [`Read`] for an object that links to a hosted page: also given the emulator's
+/// public URL.
+pub trait Linked<T>: Fn(&mut Params, &str) -> ApiResult<T> + Clone + Send + Sync + 'static {}
+impl<T, F: Fn(&mut Params, &str) -> ApiResult<T> + Clone + Send + Sync + 'static> Linked<T> for F {}
 
 /// How a resource answers with an object: [`respond`], unless it has its own (a
 /// Checkout Session fills `line_items` when they are expanded).
@@ -74,13 +83,18 @@ pub fn retrieve_with(
 
 /// `POST /v1/{objects}`: creates what `read` says to build.
 pub fn create<B: Build>(read: impl Read<B>) -> MethodRouter<App> {
+    create_with(respond, move |p: &mut Params, _: &str| read(p))
+}
+
+/// [`create`] for an object that links to a hosted page, answered by `answer`.
+pub fn create_with<B: Build>(answer: Answer, read: impl Linked<B>) -> MethodRouter<App> {
     post(
         move |State(app): State<App>, req: StripeRequest| async move {
             let mut p = req.params;
-            let build = read(&mut p)?;
+            let build = read(&mut p, app.public_url())?;
             p.finish()?;
             let obj = app.write(build)?;
-            respond(&app, obj, &req.expand)
+            answer(&app, obj, &req.expand)
         },
     )
 }
@@ -102,11 +116,15 @@ pub fn act_with<A: Act>(
     answer: Answer,
     read: impl Read<A>,
 ) -> MethodRouter<App> {
+    on_id(method, answer, move |p: &mut Params, _: &str| read(p))
+}
+
+fn on_id<A: Act>(method: MethodFilter, answer: Answer, read: impl Linked<A>) -> MethodRouter<App> {
     on(
         method,
         move |State(app): State<App>, Path(id): Path<String>, req: StripeRequest| async move {
             let mut p = req.params;
-            let act = read(&mut p)?;
+            let act = read(&mut p, app.public_url())?;
             p.finish()?;
             let obj = app.write(|db| act(db, &id))?;
             answer(&app, obj, &req.expand)
@@ -118,15 +136,27 @@ pub fn act_with<A: Act>(
 /// edit `read` returns is stored and, when anything changed, announced as
 /// `{kind}.updated` with its `previous_attributes` ([`Db::change`]).
 pub fn update<A: Apply>(
-    (kind, what): (&'static str, &'static str),
+    target: (&'static str, &'static str),
     read: impl Read<A>,
 ) -> MethodRouter<App> {
-    act(move |p: &mut Params| {
-        let apply = read(p)?;
-        Ok(move |db: &mut Db, id: &str| {
-            db.change((kind, id, what), &format!("{kind}.updated"), apply)
-        })
-    })
+    update_linked(target, move |p: &mut Params, _: &str| read(p))
+}
+
+/// [`update`] for an object that links to a hosted page.
+pub fn update_linked<A: Apply>(
+    (kind, what): (&'static str, &'static str),
+    read: impl Linked<A>,
+) -> MethodRouter<App> {
+    on_id(
+        MethodFilter::POST,
+        respond,
+        move |p: &mut Params, url: &str| {
+            let apply = read(p, url)?;
+            Ok(move |db: &mut Db, id: &str| {
+                db.change((kind, id, what), &format!("{kind}.updated"), apply)
+            })
+        },
+    )
 }
 
 /// A resource's usual routes at `path`: list and create, then retrieve and update
@@ -172,6 +202,19 @@ pub fn list<K: Keep>(kind: &'static str, read: impl Read<K>) -> MethodRouter<App
     )
 }
 
+/// `GET` of a list that `read` finds in the state (a customer's payment methods, a
+/// subscription's items); its `url` is the route's.
+pub fn found<F: Found>(read: impl Read<F>) -> MethodRouter<App> {
+    get(
+        move |State(app): State<App>, url: MatchedPath, req: StripeRequest| async move {
+            let mut p = req.params;
+            let find = read(&mut p)?;
+            let items = app.read(find)?;
+            list::answer(&app, p, &req.expand, items, url.as_str())
+        },
+    )
+}
+
 /// `GET …/{id}/{things}`: a list that belongs to the object the path names (an
 /// invoice's lines, a meter's event summaries, …); its `url` is the route's, with
 /// the id filled in.
@@ -198,7 +241,7 @@ pub mod prelude {
     };
     pub use serde_json::{Value, json};
 
-    pub use super::{Act, Apply, Build, Items, Keep};
+    pub use super::{Act, Apply, Build, Found, Items, Keep};
     pub use crate::{
         app::App,
         error::{ApiError, ApiResult},

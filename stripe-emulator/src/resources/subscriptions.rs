@@ -1,7 +1,7 @@
 //! `/v1/subscriptions` (retrieve, list, update, cancel) and `/v1/subscription_items`
 //! (retrieve, list). Subscriptions are created by paying a Checkout Session.
 
-use axum::routing::{MethodFilter, get};
+use axum::routing::MethodFilter;
 
 use super::rest::{self, prelude::*};
 use crate::{billing, state::previous_attributes};
@@ -15,7 +15,7 @@ pub fn routes() -> Router<App> {
                 .merge(rest::act(update))
                 .merge(rest::act_with(MethodFilter::DELETE, respond, cancel)),
         )
-        .route("/v1/subscription_items", get(list_items))
+        .route("/v1/subscription_items", rest::found(list_items))
         .route(
             "/v1/subscription_items/{id}",
             rest::retrieve("subscription_item", "subscription_item", "id"),
@@ -235,17 +235,15 @@ fn filter(p: &mut Params) -> ApiResult<impl Keep + use<>> {
     })
 }
 
-async fn list_items(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn list_items(p: &mut Params) -> ApiResult<impl Found + use<>> {
     let subscription = p.req_str("subscription")?;
-    let items = app.read(|db| {
+    Ok(move |db: &Db| {
         let sub = db.fetch_param(
             "subscription",
             &subscription,
             "subscription",
             "subscription",
         )?;
-        Ok::<_, ApiError>(sub["items"]["data"].as_array().cloned().unwrap_or_default())
-    })?;
-    list::answer(&app, p, &req.expand, items, "/v1/subscription_items")
+        Ok(sub["items"]["data"].as_array().cloned().unwrap_or_default())
+    })
 }
