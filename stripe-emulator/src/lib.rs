@@ -11,6 +11,8 @@ pub mod form;
 pub mod list;
 pub mod pages;
 pub mod resources;
+pub mod retention;
+pub mod spec;
 pub mod state;
 pub mod webhooks;
 

@@ -157,7 +157,8 @@ async fn meter_events_are_recorded_once_and_summarized() {
     assert_eq!(event["timestamp"], hour);
     parses_as::<stripe_billing::BillingMeterEvent>(&event);
 
-    // The same identifier again is a duplicate, whatever the payload.
+    // The same identifier again is a repeat, whatever the payload: v1 answers a 400
+    // naming `identifier`, without a code (`duplicate_meter_event` is v2's).
     let err = emu
         .post(
             "/v1/billing/meter_events",
@@ -167,7 +168,12 @@ async fn meter_events_are_recorded_once_and_summarized() {
         .err(400);
     assert_eq!(err["param"], "identifier");
     assert!(err["message"].as_str().unwrap().contains("evt-1"), "{err}");
-    assert_eq!(err["code"], "duplicate_meter_event");
+    assert_eq!(
+        err["message"],
+        "An event already exists with identifier evt-1."
+    );
+    assert_eq!(err["type"], "invalid_request_error");
+    assert!(err.get("code").is_none(), "{err}");
 
     // Without a value an event counts 1; without an identifier one is generated.
     let second = emu
