@@ -13,7 +13,8 @@
 //! use stripe_emulator::spec::check_request;
 //!
 //! let entry = json!({"method": "POST", "path": "/v1/prices",
-//!                    "params": {"currency": "usd", "recurring": {"trial_period_days": "7"}}});
+//!                    "params": {"currency": "usd",
+//!                               "recurring": {"interval": "month", "trial_period_days": "7"}}});
 //! let refused = check_request(
 //!     entry["method"].as_str().unwrap(),
 //!     entry["path"].as_str().unwrap(),
