@@ -3,9 +3,17 @@
 
 use serde_json::Value;
 
-use crate::support::{Emu, id};
+use crate::support::{Emu, Res, id};
 
 const DAY: i64 = 24 * 3600;
+const ADA: &str = "email=a@example.com&name=Ada";
+const TOO_LONG: &str = "name=Pairing&unit_label=far-too-long-label";
+const PAIRING: &str = "name=Pairing&unit_label=minute";
+
+/// A POST under an idempotency key.
+async fn keyed(emu: &Emu, path: &str, body: &str, key: &str) -> Res {
+    emu.post_idempotent(path, body, key).await
+}
 
 fn customers(list: &Value) -> usize {
     list["data"].as_array().map_or(0, Vec::len)
@@ -14,21 +22,20 @@ fn customers(list: &Value) -> usize {
 #[tokio::test]
 async fn an_idempotency_key_replays_for_24_hours_then_is_forgotten() {
     let emu = Emu::start().await;
-    let first = emu
-        .post_idempotent("/v1/customers", "email=a@example.com&name=Ada", "day-key")
-        .await
-        .ok();
+    let first = keyed(&emu, "/v1/customers", ADA, "day-key").await.ok();
     emu.advance(DAY - 60).await;
     // The same parameters in another order are the same request.
-    let replay = emu
-        .post_idempotent("/v1/customers", "name=Ada&email=a@example.com", "day-key")
-        .await;
+    let replay = keyed(
+        &emu,
+        "/v1/customers",
+        "name=Ada&email=a@example.com",
+        "day-key",
+    )
+    .await;
     assert_eq!(replay.headers.get("idempotent-replayed").unwrap(), "true");
     assert_eq!(replay.ok(), first);
     emu.advance(120).await;
-    let later = emu
-        .post_idempotent("/v1/customers", "email=a@example.com&name=Ada", "day-key")
-        .await;
+    let later = keyed(&emu, "/v1/customers", ADA, "day-key").await;
     assert!(later.headers.get("idempotent-replayed").is_none());
     assert_ne!(
         id(&later.ok()),
@@ -41,28 +48,17 @@ async fn an_idempotency_key_replays_for_24_hours_then_is_forgotten() {
 #[tokio::test]
 async fn a_request_refused_by_validation_saves_no_result() {
     let emu = Emu::start().await;
-    let refused = emu
-        .post_idempotent(
-            "/v1/products",
-            "name=Pairing&unit_label=far-too-long-label",
-            "fix-me",
-        )
+    let refused = keyed(&emu, "/v1/products", TOO_LONG, "fix-me")
         .await
         .err(400);
     assert_eq!(refused["param"], "unit_label");
     // The corrected retry under the same key goes through, and is then replayed.
-    let product = emu
-        .post_idempotent("/v1/products", "name=Pairing&unit_label=minute", "fix-me")
-        .await
-        .ok();
+    let product = keyed(&emu, "/v1/products", PAIRING, "fix-me").await.ok();
     assert_eq!(product["unit_label"], "minute");
-    let again = emu
-        .post_idempotent("/v1/products", "name=Pairing&unit_label=minute", "fix-me")
-        .await;
+    let again = keyed(&emu, "/v1/products", PAIRING, "fix-me").await;
     assert_eq!(again.headers.get("idempotent-replayed").unwrap(), "true");
     // A key reused with other parameters is refused as Stripe refuses it.
-    let other = emu
-        .post_idempotent("/v1/products", "name=Other", "fix-me")
+    let other = keyed(&emu, "/v1/products", "name=Other", "fix-me")
         .await
         .err(400);
     assert_eq!(other["type"], "idempotency_error");
@@ -83,13 +79,8 @@ async fn a_meter_event_identifier_is_unique_for_a_rolling_24_hours() {
     emu.post("/v1/billing/meter_events", &body).await.ok();
     emu.advance(DAY - 60).await;
     // Another request (no idempotency key, another payload) with the identifier: a repeat.
-    let err = emu
-        .post(
-            "/v1/billing/meter_events",
-            &format!("{body}&payload[value]=2"),
-        )
-        .await
-        .err(400);
+    let repeat = format!("{body}&payload[value]=2");
+    let err = emu.post("/v1/billing/meter_events", &repeat).await.err(400);
     assert_eq!(err["type"], "invalid_request_error");
     assert_eq!(err["param"], "identifier");
     assert_eq!(

@@ -650,89 +650,67 @@ fn operation(path: &str) -> String {
         .join("/")
 }
 
+/// The body of a POST the emulator accepts.
+async fn accepted(emu: &Emu, path: &str, body: &str) -> Value {
+    emu.post(path, body).await.ok()
+}
+
 #[tokio::test]
 async fn valid_look_alikes_at_the_limits_are_accepted() {
     let emu = Emu::start().await;
     let headline = "h".repeat(60);
-    let config = emu
-        .post(
-            "/v1/billing_portal/configurations",
-            &format!(
-                "features[invoice_history][enabled]=true&business_profile[headline]={headline}"
-            ),
-        )
-        .await
-        .ok();
+    let features = "features[invoice_history][enabled]=true";
+    let config = accepted(
+        &emu,
+        "/v1/billing_portal/configurations",
+        &format!("{features}&business_profile[headline]={headline}"),
+    )
+    .await;
     assert_eq!(
         config["business_profile"]["headline"],
         Value::from(headline)
     );
-    let product = emu
-        .post("/v1/products", "name=Pairing&unit_label=123456789012")
-        .await
-        .ok();
+    let product = accepted(&emu, "/v1/products", "name=Pairing&unit_label=123456789012").await;
     assert_eq!(product["unit_label"], "123456789012");
     let lookup_key = "k".repeat(200);
-    let price = emu
-        .post(
-            "/v1/prices",
-            &format!("product={}&currency=usd&unit_amount=6000&recurring[interval]=month&lookup_key={lookup_key}", id(&product)),
-        )
-        .await
-        .ok();
+    let monthly = format!(
+        "product={}&currency=usd&unit_amount=6000&recurring[interval]=month",
+        id(&product)
+    );
+    let price_body = format!("{monthly}&lookup_key={lookup_key}");
+    let price = accepted(&emu, "/v1/prices", &price_body).await;
     assert_eq!(price["lookup_key"], Value::from(lookup_key));
-    let customer = emu
-        .post(
-            "/v1/customers",
-            "phone=12345678901234567890&metadata[plan]=gold",
-        )
-        .await
-        .ok();
+    let phone = "phone=12345678901234567890&metadata[plan]=gold";
+    let customer = accepted(&emu, "/v1/customers", phone).await;
     assert_eq!(customer["phone"], "12345678901234567890");
     // Free-form hashes take any key; `""` unsets where the spec allows it.
-    let customer = emu
-        .post(
-            &format!("/v1/customers/{}", id(&customer)),
-            "metadata[plan]=&description=",
-        )
-        .await
-        .ok();
+    let path = format!("/v1/customers/{}", id(&customer));
+    let customer = accepted(&emu, &path, "metadata[plan]=&description=").await;
     assert_eq!(customer["metadata"], serde_json::json!({}));
     // An enum Stripe does not hold requests to (`x-stripeBypassValidation`) reaches the
     // handler, whose own rule answers.
-    let err = emu
-        .post(
-            "/v1/billing/meters",
-            "display_name=x&event_name=y&default_aggregation[formula]=avg",
-        )
-        .await
-        .err(400);
+    let avg = "display_name=x&event_name=y&default_aggregation[formula]=avg";
+    let err = emu.post("/v1/billing/meters", avg).await.err(400);
     assert_eq!(err["param"], "default_aggregation[formula]");
-    let session = emu
-        .post(
-            "/v1/checkout/sessions",
-            &format!(
-                "mode=subscription&line_items[0][price]={}&line_items[0][quantity]=1&success_url=https://app.test/ok&subscription_data[trial_period_days]=7&subscription_data[trial_settings][end_behavior][missing_payment_method]=cancel&automatic_tax[enabled]=false&expand[]=line_items",
-                id(&price)
-            ),
-        )
-        .await
-        .ok();
+    let trial = "subscription_data[trial_period_days]=7&subscription_data[trial_settings][end_behavior][missing_payment_method]=cancel";
+    let session = accepted(
+        &emu,
+        "/v1/checkout/sessions",
+        &format!("mode=subscription&line_items[0][price]={}&line_items[0][quantity]=1&success_url=https://app.test/ok&{trial}&automatic_tax[enabled]=false&expand[]=line_items", id(&price)),
+    )
+    .await;
     assert_eq!(session["mode"], "subscription");
     let meter = emu.meter("pairing_minutes").await;
     let identifier = "i".repeat(100);
-    let event = emu
-        .post(
-            "/v1/billing/meter_events",
-            &format!("event_name=pairing_minutes&identifier={identifier}&payload[stripe_customer_id]={}&payload[value]=3", id(&customer)),
-        )
-        .await
-        .ok();
+    let customer = id(&customer);
+    let event_body = format!(
+        "event_name=pairing_minutes&identifier={identifier}&payload[stripe_customer_id]={customer}"
+    );
+    let event = accepted(&emu, "/v1/billing/meter_events", &event_body).await;
     assert_eq!(event["identifier"], Value::from(identifier));
     let summaries = emu
         .get(&format!(
-            "/v1/billing/meters/{meter}/event_summaries?customer={}&start_time=0&end_time=60&expand[]=data",
-            id(&customer)
+            "/v1/billing/meters/{meter}/event_summaries?customer={customer}&start_time=0&end_time=60&expand[]=data"
         ))
         .await;
     // Past the spec, the handler's own rules apply (here: the window is in the past).
