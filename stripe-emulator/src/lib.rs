@@ -8,8 +8,9 @@
 //! - the surfaces it merges: [`resources`] (`/v1`), [`pages`] (hosted pages),
 //!   [`cli`] (`stripe listen`);
 //! - [`billing`] (what happens when money moves) and [`webhooks`] (event delivery);
-//! - the bottom: [`app`] (the state handle), [`state`], and the wire format:
-//!   [`respond`], [`list`], [`form`], [`error`].
+//! - the bottom: [`app`] (the state handle), [`state`] and what it keeps for 24
+//!   hours ([`retention`]), the check of every request against Stripe's OpenAPI
+//!   spec ([`spec`]), and the wire format: [`respond`], [`list`], [`form`], [`error`].
 
 pub mod app;
 pub mod billing;
@@ -20,7 +21,9 @@ pub mod list;
 pub mod pages;
 pub mod resources;
 pub mod respond;
+pub mod retention;
 pub mod server;
+pub mod spec;
 pub mod state;
 pub mod webhooks;
 

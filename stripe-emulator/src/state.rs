@@ -25,8 +25,10 @@ pub struct Db {
     pub idempotency: HashMap<String, IdempotencyRecord>,
     /// Secrets of webhook endpoints (`we_…` → `whsec_…`); never returned after creation.
     pub endpoint_secrets: HashMap<String, String>,
-    /// Billing meter event identifiers already used (per meter event name).
-    pub meter_event_identifiers: HashMap<String, String>,
+    /// Billing meter event identifier → when it was used (unique for 24 hours,
+    /// [`crate::retention::claim_identifier`]).
+    #[serde(default)]
+    pub meter_identifiers: HashMap<String, i64>,
     /// Meter events as recorded: (event_name, customer, value, timestamp, identifier).
     pub meter_events: Vec<MeterEvent>,
     /// Events emitted since the last dispatch (sent to webhooks and `stripe listen`).
@@ -39,6 +41,9 @@ pub struct IdempotencyRecord {
     pub fingerprint: String,
     pub status: u16,
     pub body: Value,
+    /// When it was saved (the emulator's clock): replayed for 24 hours.
+    #[serde(default)]
+    pub created: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -238,7 +238,6 @@ pub(super) fn invoice_subscription(
         ("subtotal", json!(total)),
         ("subtotal_excluding_tax", json!(total)),
         ("test_clock", Value::Null),
-        ("threshold_reason", Value::Null),
         ("total", json!(total)),
         ("total_discount_amounts", json!([])),
         ("total_excluding_tax", json!(total)),

@@ -222,15 +222,7 @@ fn create_event(p: &mut Params) -> ApiResult<impl Build + use<>> {
             ));
         }
         let identifier = identifier.unwrap_or_else(|| new_id("mevt"));
-        if db.meter_event_identifiers.contains_key(&identifier) {
-            return Err(ApiError::invalid_param(
-                "identifier",
-                format!("An event already exists with identifier `{identifier}`."),
-            )
-            .code("duplicate_meter_event"));
-        }
-        db.meter_event_identifiers
-            .insert(identifier.clone(), event_name.clone());
+        crate::retention::claim_identifier(db, &identifier)?;
         db.meter_events.push(MeterEvent {
             identifier: identifier.clone(),
             event_name: event_name.clone(),

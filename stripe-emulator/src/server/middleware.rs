@@ -21,8 +21,8 @@ use super::{
 use crate::{
     app::{App, LogEntry, lock},
     error::ApiError,
-    form,
-    state::{IdempotencyRecord, new_id},
+    form, retention, spec,
+    state::new_id,
 };
 
 /// Middleware for every request.
@@ -67,13 +67,19 @@ pub async fn middleware(State(app): State<App>, req: Request, next: Next) -> Res
             );
             break 'answer (err.into_response(), 401);
         }
+        // Stripe's spec first: a refused request reaches no handler and saves no
+        // idempotent result, so a corrected retry under the same key goes through.
+        if let Err(err) = spec::validate(method.as_str(), &path, &params) {
+            let status = err.status.as_u16();
+            break 'answer (err.into_response(), status);
+        }
         let key = idempotency_key
             .as_ref()
             .filter(|_| method == Method::POST)
             .cloned();
-        let fingerprint = format!("{method} {path} {params}");
+        let fingerprint = retention::fingerprint(method.as_str(), &path, &params);
         if let Some(key) = &key {
-            let record = app.read(|db| db.idempotency.get(key).cloned());
+            let record = app.read(|db| retention::replay(db, key));
             if let Some(record) = record {
                 if record.fingerprint != fingerprint {
                     let err = ApiError::invalid(format!(
@@ -112,14 +118,9 @@ pub async fn middleware(State(app): State<App>, req: Request, next: Next) -> Res
         if let Some(key) = &key {
             if !status.is_server_error() && status != StatusCode::TOO_MANY_REQUESTS {
                 let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                let record = IdempotencyRecord {
-                    fingerprint,
-                    status: status.as_u16(),
-                    body,
-                };
                 let key = key.clone();
                 let _ = app.write(|db| {
-                    db.idempotency.insert(key, record);
+                    retention::save(db, key, fingerprint, status.as_u16(), body);
                     Ok(())
                 });
             }

@@ -117,7 +117,9 @@ fn unattached_card(db: &mut stripe_emulator::state::Db) -> String {
     let mut pm = stripe_emulator::state::base_object(db, "pm", "payment_method");
     pm["type"] = json!("card");
     pm["customer"] = json!(null);
-    pm["card"] = json!({"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2040});
+    pm["billing_details"] =
+        json!({"address": null, "email": null, "name": null, "phone": null, "tax_id": null});
+    pm["card"] = json!({"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2040, "funding": "credit"});
     db.insert(pm)["id"].as_str().unwrap().to_string()
 }
 

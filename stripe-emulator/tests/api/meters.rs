@@ -130,13 +130,22 @@ async fn meter_events_are_recorded_once_and_summarized() {
     assert_eq!(event["timestamp"], hour);
     parses_as::<stripe_billing::BillingMeterEvent>(&event);
 
-    // The same identifier again is a duplicate, whatever the payload.
-    emu.refuses(&format!(
-        "
-        /v1/billing/meter_events event_name=pair_minutes&payload[stripe_customer_id]={customer}&payload[value]=5&identifier=evt-1 => param: identifier && message ~ evt-1 && code: duplicate_meter_event
-        "
-    ))
-    .await;
+    // The same identifier again is a repeat, whatever the payload: v1 answers a 400
+    // naming `identifier`, without a code (`duplicate_meter_event` is v2's).
+    let err = emu
+        .refused(
+            "/v1/billing/meter_events",
+            &format!("event_name=pair_minutes&payload[stripe_customer_id]={customer}&payload[value]=5&identifier=evt-1"),
+        )
+        .await;
+    assert_eq!(err["param"], "identifier");
+    assert!(err["message"].as_str().unwrap().contains("evt-1"), "{err}");
+    assert_eq!(
+        err["message"],
+        "An event already exists with identifier evt-1."
+    );
+    assert_eq!(err["type"], "invalid_request_error");
+    assert!(err.get("code").is_none(), "{err}");
 
     // Without a value an event counts 1; without an identifier one is generated.
     let second = emu

@@ -91,7 +91,7 @@ impl Emu {
     ) -> Res {
         let mut req = self
             .http
-            .request(method, format!("{}{path}", self.base))
+            .request(method.clone(), format!("{}{path}", self.base))
             .header("content-type", "application/x-www-form-urlencoded");
         if let Some(key) = key {
             req = req.bearer_auth(key);
@@ -104,6 +104,13 @@ impl Emu {
         let headers = res.headers().clone();
         let text = res.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if (200..300).contains(&status) {
+            // Every answer the suite receives is held to Stripe's spec (and the overlay).
+            let path = path.split('?').next().unwrap_or(path);
+            if let Err(diff) = stripe_emulator::spec::check_response(method.as_str(), path, &body) {
+                panic!("{method} {path}: the answer differs from Stripe's spec:\n{diff}\n{body}");
+            }
+        }
         Res {
             status,
             body,
