@@ -45,8 +45,7 @@ pub fn routes() -> Router<App> {
         )
         .route(
             "/p/session/{id}/payment-method",
-            get(portal::actions::payment_method_step)
-                .post(portal::actions::update_payment_method),
+            get(portal::actions::payment_method_step).post(portal::actions::update_payment_method),
         )
         .route(
             SCRIPT_PATH,
@@ -70,6 +69,15 @@ fn wants_json(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("application/json"))
 }
 
+/// There is no such session (or subscription): a page, or Stripe's 404 for the script.
+fn missing(json: bool, what: &str, id: &str, param: &str) -> Response {
+    if json {
+        ApiError::no_such(what, id, param).into_response()
+    } else {
+        not_found()
+    }
+}
+
 /// A form that went through: the script goes to `url`, a plain form post is sent there.
 fn accepted(json: bool, url: &str) -> Response {
     if json {
@@ -83,7 +91,7 @@ fn accepted(json: bool, url: &str) -> Response {
 struct Refusal {
     fields: FieldErrors,
     banner: Option<String>,
-    error: ApiError,
+    error: Box<ApiError>,
 }
 
 impl Refusal {
@@ -91,12 +99,12 @@ impl Refusal {
     /// these `validation_error`s).
     fn fields(fields: FieldErrors) -> Self {
         let (field, message) = fields.first().cloned().unwrap_or(("", String::new()));
-        let error = ApiError::new(StatusCode::BAD_REQUEST, "validation_error", message)
-            .param(field);
+        let error =
+            ApiError::new(StatusCode::BAD_REQUEST, "validation_error", message).param(field);
         Self {
             fields,
             banner: None,
-            error,
+            error: Box::new(error),
         }
     }
 
@@ -106,7 +114,7 @@ impl Refusal {
         Self {
             fields,
             banner,
-            error,
+            error: Box::new(error),
         }
     }
 

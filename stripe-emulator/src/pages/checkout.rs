@@ -7,19 +7,19 @@ use axum::{
     Form,
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use serde_json::{Value, json};
 
 use super::{
     Refusal, accepted,
     card_form::{CardForm, EmailField, FieldErrors, alert},
-    date, document, esc, message_page, not_found, price_phrase, product_name, wants_json,
+    date, document, esc, message_page, missing, not_found, price_phrase, product_name, wants_json,
 };
 use crate::{
     App,
     billing::{self, Card},
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     state::Db,
 };
 
@@ -343,11 +343,7 @@ pub async fn pay(
     let json = wants_json(&headers);
     let form = CardForm::from_fields(&fields);
     let Some(view) = view(&app, &id) else {
-        return if json {
-            ApiError::no_such("checkout session", &id, "session").into_response()
-        } else {
-            not_found()
-        };
+        return missing(json, "checkout session", &id, "session");
     };
     if view.closed.is_some() && !json {
         return view.render(&form, &Vec::new(), None, StatusCode::OK);

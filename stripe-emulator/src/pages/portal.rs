@@ -339,4 +339,3 @@ pub async fn home(
     };
     portal.home(notice)
 }
-

@@ -57,7 +57,12 @@ async fn checkout_loads_its_script_and_carries_the_confirm_delay() {
     let ct = res.headers()["content-type"].to_str().unwrap().to_string();
     assert!(ct.starts_with("text/javascript"), "content type {ct}");
     let script = res.text().await.unwrap();
-    for part in ["fetch(", "application/json", "location.assign", "confirmDelayMs"] {
+    for part in [
+        "fetch(",
+        "application/json",
+        "location.assign",
+        "confirmDelayMs",
+    ] {
         assert!(script.contains(part), "the script lacks {part}");
     }
 }
@@ -101,7 +106,10 @@ async fn mistakes_and_a_decline_come_back_inline_then_a_corrected_card_pays() {
     let (status, answer) = send(url, &card_form("4242 4242 4242 4241")).await;
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{answer}");
     assert_eq!(field_names(&answer), ["cardNumber"]);
-    assert_eq!(answer["fields"][0]["message"], "Your card number is incorrect.");
+    assert_eq!(
+        answer["fields"][0]["message"],
+        "Your card number is incorrect."
+    );
 
     let events_before = emu.event_types().await.len();
     let (status, answer) = send(url, &card_form("4000 0000 0000 0002")).await;
@@ -148,10 +156,7 @@ async fn a_double_submit_starts_one_subscription_and_both_go_to_success_url() {
     let subs = subscriptions_of(&emu, &cus).await;
     assert_eq!(subs.len(), 1, "{subs:?}");
     assert_eq!(subs[0]["status"], "active");
-    let invoices = emu
-        .get(&format!("/v1/invoices?customer={cus}"))
-        .await
-        .ok();
+    let invoices = emu.get(&format!("/v1/invoices?customer={cus}")).await.ok();
     assert_eq!(invoices["data"].as_array().unwrap().len(), 1);
 }
 

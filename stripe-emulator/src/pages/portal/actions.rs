@@ -18,7 +18,7 @@ use crate::{
     pages::{
         Refusal, accepted,
         card_form::{CardForm, EmailField, FieldErrors, alert},
-        date, esc, message_page, not_found, wants_json,
+        date, esc, message_page, missing, not_found, wants_json,
     },
 };
 
@@ -30,17 +30,6 @@ pub async fn cancel_step(
         return not_found();
     };
     render_cancel(&portal, &sub, None, StatusCode::OK)
-}
-
-/// A portal session, or the answer that there is none.
-fn load(app: &App, id: &str, json: bool) -> Result<Portal, Response> {
-    app.read(|db| Portal::load(db, id)).ok_or_else(|| {
-        if json {
-            ApiError::no_such("billing portal session", id, "session").into_response()
-        } else {
-            not_found()
-        }
-    })
 }
 
 fn render_cancel(
@@ -95,19 +84,14 @@ pub async fn cancel(
     headers: HeaderMap,
 ) -> Response {
     let json = wants_json(&headers);
-    let portal = match load(&app, &id, json) {
-        Ok(portal) => portal,
-        Err(answer) => return answer,
+    let Some(portal) = app.read(|db| Portal::load(db, &id)) else {
+        return missing(json, "billing portal session", &id, "session");
     };
     if !portal.features.subscription_cancel {
         return feature_disabled(&portal, "Cancelling subscriptions", json);
     }
     if portal.subscription(&sub).is_none() {
-        return if json {
-            ApiError::no_such("subscription", &sub, "subscription").into_response()
-        } else {
-            not_found()
-        };
+        return missing(json, "subscription", &sub, "subscription");
     }
     let mode = portal.cancel_mode;
     let result = app.write(|db| match mode {
@@ -127,7 +111,12 @@ pub async fn cancel(
             if json {
                 refusal.json()
             } else {
-                render_cancel(&portal, &sub, Some(&refusal.error.message), refusal.status())
+                render_cancel(
+                    &portal,
+                    &sub,
+                    Some(&refusal.error.message),
+                    refusal.status(),
+                )
             }
         }
     }
@@ -180,21 +169,17 @@ pub async fn update_payment_method(
     Form(fields): Form<HashMap<String, String>>,
 ) -> Response {
     let json = wants_json(&headers);
-    let portal = match load(&app, &id, json) {
-        Ok(portal) => portal,
-        Err(answer) => return answer,
+    let Some(portal) = app.read(|db| Portal::load(db, &id)) else {
+        return missing(json, "billing portal session", &id, "session");
     };
     if !portal.features.payment_method_update {
         return feature_disabled(&portal, "Updating the payment method", json);
     }
     let form = CardForm::from_fields(&fields);
-    let updated = form
-        .parse(false)
-        .map_err(Refusal::fields)
-        .and_then(|card| {
-            app.write(|db| billing::replace_payment_method(db, &portal.customer, &card))
-                .map_err(Refusal::error)
-        });
+    let updated = form.parse(false).map_err(Refusal::fields).and_then(|card| {
+        app.write(|db| billing::replace_payment_method(db, &portal.customer, &card))
+            .map_err(Refusal::error)
+    });
     match updated {
         Ok(_) => accepted(
             json,
