@@ -189,6 +189,9 @@ async function payAndWaitForSuccess(page, session) {
   await button.click();
   assert.equal(await button.isDisabled(), true, 'the button is disabled while processing');
   assert.match(await button.getAttribute('class'), /\bprocessing\b/);
+  // Stripe's own hooks for the same state, which suites for real Stripe check.
+  assert.match(await page.locator('.SubmitButton').textContent(), /Processing/);
+  assert.match(await button.getAttribute('class'), /\bSubmitButton--processing\b/);
   assert.match(await button.textContent(), /Processing…/);
   assert.equal(new URL(page.url()).pathname, `/c/pay/${session.id}`, 'still on Checkout while processing');
   await page.waitForURL(`${SITE}/done?session_id=${session.id}`);
@@ -317,10 +320,16 @@ test('portal: update the card and cancel → confirm in the page, then Return lo
   assert.equal(pm.card.last4, '4444');
 });
 
-test('portal: Return is a plain link, cancel → confirm then Return straight away still cancels', { timeout: 60_000 }, async () => {
+test('portal: Return is a plain link, and clicked straight after confirm on a slow network it waits for the cancel', { timeout: 60_000 }, async () => {
   const { portal, customer } = await portalSession();
   const [subscription] = await subscriptionsOf(customer);
   await inBrowser(async (page) => {
+    // A slow network: the confirm takes half a second to leave the browser. Leaving
+    // the page before it has gone would abandon it.
+    await page.route('**/subscriptions/*/cancel', async (route) => {
+      if (route.request().method() === 'POST') await new Promise((resolve) => setTimeout(resolve, 500));
+      await route.continue().catch(() => {});
+    });
     await page.goto(portal.url);
     const back = page.locator('[data-testid="return-to-business-link"]');
     assert.equal(await back.evaluate((a) => a.tagName), 'A');

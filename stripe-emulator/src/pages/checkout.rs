@@ -269,7 +269,7 @@ impl View {
     {banner}
     {fields}
     <label class="stripe-pass"><input type="checkbox" name="enableStripePass" value="true"> <span>Securely save my information for 1-click checkout</span></label>
-    <button type="submit" class="pay" data-testid="hosted-payment-submit-button"><span>{submit}</span></button>
+    <button type="submit" class="pay SubmitButton" data-testid="hosted-payment-submit-button"><span>{submit}</span></button>
     <p class="fine-print">By confirming your subscription, you allow {business} to charge your card for this payment and future payments in accordance with their terms.</p>
   </form>
   <footer>Powered by the Stripe emulator</footer>

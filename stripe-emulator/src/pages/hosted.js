@@ -65,6 +65,7 @@
     }
     button.disabled = on;
     button.classList.toggle('processing', on);
+    button.classList.toggle('SubmitButton--processing', on);
     button.setAttribute('aria-busy', String(on));
   }
 

@@ -106,7 +106,7 @@ const CHECKOUT_HOOKS: &[&str] = &[
     r#"name="billingName""#,
     r#"placeholder="ZIP""#,
     r#"type="checkbox" name="enableStripePass""#,
-    r#"data-testid="hosted-payment-submit-button""#,
+    r#"<button type="submit" class="pay SubmitButton" data-testid="hosted-payment-submit-button">"#,
 ];
 
 async fn subscriptions_of(emu: &Emu, customer: &str) -> Vec<Value> {
