@@ -200,32 +200,24 @@ async function payAndWaitForSuccess(page, session) {
   assert.equal(await page.locator('#merchant').textContent(), '/done');
 }
 
-test('trial: Start trial, then success_url loads', { timeout: 60_000 }, async () => {
-  const { session, customer } = await checkoutSession('trial', 7);
-  await inBrowser(async (page) => {
-    await page.goto(session.url);
-    assert.equal(await page.locator(SUBMIT).textContent(), 'Start trial');
-    await fillCard(page, '4242 4242 4242 4242');
-    await payAndWaitForSuccess(page, session);
+for (const flow of [
+  { name: 'trial: Start trial, then success_url loads', trialDays: 7, button: 'Start trial', status: 'trialing' },
+  { name: 'no trial: Subscribe, then success_url loads', trialDays: 0, button: 'Subscribe', status: 'active' },
+]) {
+  test(flow.name, { timeout: 60_000 }, async () => {
+    const { session, customer } = await checkoutSession(flow.status, flow.trialDays);
+    await inBrowser(async (page) => {
+      await page.goto(session.url);
+      assert.equal(await page.locator(SUBMIT).textContent(), flow.button);
+      await fillCard(page, '4242 4242 4242 4242');
+      await payAndWaitForSuccess(page, session);
+    });
+    assert.equal((await stripe('GET', `/v1/checkout/sessions/${session.id}`)).status, 'complete');
+    const subscriptions = await subscriptionsOf(customer);
+    assert.equal(subscriptions.length, 1);
+    assert.equal(subscriptions[0].status, flow.status);
   });
-  assert.equal((await stripe('GET', `/v1/checkout/sessions/${session.id}`)).status, 'complete');
-  const subscriptions = await subscriptionsOf(customer);
-  assert.equal(subscriptions.length, 1);
-  assert.equal(subscriptions[0].status, 'trialing');
-});
-
-test('no trial: Subscribe, then success_url loads', { timeout: 60_000 }, async () => {
-  const { session, customer } = await checkoutSession('no-trial');
-  await inBrowser(async (page) => {
-    await page.goto(session.url);
-    assert.equal(await page.locator(SUBMIT).textContent(), 'Subscribe');
-    await fillCard(page, '4242 4242 4242 4242');
-    await payAndWaitForSuccess(page, session);
-  });
-  const subscriptions = await subscriptionsOf(customer);
-  assert.equal(subscriptions.length, 1);
-  assert.equal(subscriptions[0].status, 'active');
-});
+}
 
 test('failing card: the decline and a missing CVC show inline without a page load, then a good card pays', { timeout: 60_000 }, async () => {
   const { session, customer } = await checkoutSession('declined');

@@ -4,8 +4,35 @@
 
 use std::collections::HashMap;
 
-use super::esc;
+use axum::{
+    Form,
+    extract::{FromRequest, Request},
+    response::{IntoResponse, Response},
+};
+
+use super::{esc, wants_json};
 use crate::{billing::Card, error::ApiError};
+
+/// A card form as posted, and whether the page's script sent it (it asks for JSON).
+pub(super) struct Posted {
+    pub(super) json: bool,
+    pub(super) form: CardForm,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = wants_json(req.headers());
+        let Form(fields) = Form::<HashMap<String, String>>::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            json,
+            form: CardForm::from_fields(&fields),
+        })
+    }
+}
 
 /// The countries the card form offers.
 const COUNTRIES: &[(&str, &str)] = &[

@@ -1,20 +1,17 @@
 //! The hosted Checkout page: `GET /c/pay/{session}` shows it, `POST` pays (from the
 //! page's script as JSON, or as a plain form post without scripts).
 
-use std::collections::HashMap;
-
 use axum::{
-    Form,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::Response,
 };
 use serde_json::{Value, json};
 
 use super::{
     Refusal, accepted,
-    card_form::{CardForm, EmailField, FieldErrors, alert},
-    date, document, esc, message_page, missing, not_found, price_phrase, product_name, wants_json,
+    card_form::{CardForm, EmailField, FieldErrors, Posted, alert},
+    date, document, esc, message_page, missing, not_found, price_phrase, product_name,
 };
 use crate::{
     App,
@@ -337,11 +334,8 @@ pub async fn show(State(app): State<App>, Path(id): Path<String>) -> Response {
 pub async fn pay(
     State(app): State<App>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    Form(fields): Form<HashMap<String, String>>,
+    Posted { json, form }: Posted,
 ) -> Response {
-    let json = wants_json(&headers);
-    let form = CardForm::from_fields(&fields);
     let Some(view) = view(&app, &id) else {
         return missing(json, "checkout session", &id, "session");
     };

@@ -152,11 +152,7 @@ async fn a_declined_card_is_shown_on_the_page_and_creates_nothing() {
 #[tokio::test]
 async fn form_mistakes_are_shown_next_to_their_fields() {
     let emu = Emu::start().await;
-    let (monthly, _, _) = emu.catalog().await;
-    let cus = emu.customer("typo%40example.com").await;
-    let s = emu
-        .session(&monthly, Some(1), &format!("&customer={cus}"))
-        .await;
+    let (cus, s) = monthly_checkout(&emu, "typo%40example.com").await;
     let url = s["url"].as_str().unwrap();
     let page = submit(
         url,
@@ -243,13 +239,7 @@ async fn without_a_customer_the_page_asks_for_the_email_and_creates_the_customer
 #[tokio::test]
 async fn expired_and_unknown_sessions_say_so() {
     let emu = Emu::start().await;
-    let (monthly, _, _) = emu.catalog().await;
-    let s = emu
-        .session(&monthly, Some(1), "&customer_email=x%40example.com")
-        .await;
-    emu.post(&format!("/v1/checkout/sessions/{}/expire", id(&s)), "")
-        .await
-        .ok();
+    let s = expired_session(&emu, "x%40example.com").await;
     let page = open(s["url"].as_str().unwrap()).await;
     page.assert_has(&[
         "This checkout session has expired",

@@ -124,6 +124,28 @@ async fn trial_session(emu: &Emu, price: &str, cus: &str) -> Value {
     emu.session(price, Some(1), &extra).await
 }
 
+/// A Checkout Session for `email` on the monthly price, expired through the API.
+async fn expired_session(emu: &Emu, email: &str) -> Value {
+    let (monthly, _, _) = emu.catalog().await;
+    let s = emu
+        .session(&monthly, Some(1), &format!("&customer_email={email}"))
+        .await;
+    emu.post(&format!("/v1/checkout/sessions/{}/expire", id(&s)), "")
+        .await
+        .ok();
+    s
+}
+
+/// A new customer and a Checkout Session for them on the monthly price, no trial.
+async fn monthly_checkout(emu: &Emu, email: &str) -> (String, Value) {
+    let (monthly, _, _) = emu.catalog().await;
+    let cus = emu.customer(email).await;
+    let s = emu
+        .session(&monthly, Some(1), &format!("&customer={cus}"))
+        .await;
+    (cus, s)
+}
+
 /// A new customer and a trial Checkout Session for them on the monthly price.
 async fn trial_checkout(emu: &Emu, email: &str) -> (String, Value) {
     let (monthly, _, _) = emu.catalog().await;
@@ -135,11 +157,7 @@ async fn trial_checkout(emu: &Emu, email: &str) -> (String, Value) {
 /// A customer subscribed to the monthly price through the Checkout page, and a
 /// portal session for them under a configuration built from `features`.
 async fn portal(emu: &Emu, features: &str) -> (String, String, String) {
-    let (monthly, _, _) = emu.catalog().await;
-    let cus = emu.customer("portal%40example.com").await;
-    let s = emu
-        .session(&monthly, Some(1), &format!("&customer={cus}"))
-        .await;
+    let (cus, s) = monthly_checkout(emu, "portal%40example.com").await;
     let paid = submit(
         s["url"].as_str().unwrap(),
         &card_form("4242 4242 4242 4242"),
@@ -168,3 +186,6 @@ async fn portal(emu: &Emu, features: &str) -> (String, String, String) {
 }
 
 const ALL_FEATURES: &str = "features[payment_method_update][enabled]=true&features[invoice_history][enabled]=true&features[subscription_cancel][enabled]=true&features[subscription_cancel][mode]=immediately";
+
+/// A portal configuration with every feature off.
+const NO_FEATURES: &str = "features[payment_method_update][enabled]=false&features[invoice_history][enabled]=false&features[subscription_cancel][enabled]=false";

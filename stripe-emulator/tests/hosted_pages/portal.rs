@@ -91,11 +91,7 @@ async fn portal_cancel_at_period_end_keeps_the_subscription_until_then() {
 #[tokio::test]
 async fn portal_shows_only_the_enabled_features() {
     let emu = Emu::start().await;
-    let (url, cus, sub) = portal(
-        &emu,
-        "features[payment_method_update][enabled]=false&features[invoice_history][enabled]=false&features[subscription_cancel][enabled]=false",
-    )
-    .await;
+    let (url, cus, sub) = portal(&emu, NO_FEATURES).await;
     let home = open(&url).await;
     home.assert_has(&["Monthly", r#"data-testid="return-to-business-link""#]);
     for absent in ["cancel-subscription", "Invoice history", "Payment method"] {

@@ -137,11 +137,7 @@ async fn mistakes_and_a_decline_come_back_inline_then_a_corrected_card_pays() {
 #[tokio::test]
 async fn a_double_submit_starts_one_subscription_and_both_go_to_success_url() {
     let emu = Emu::start().await;
-    let (monthly, _, _) = emu.catalog().await;
-    let cus = emu.customer("twice%40example.com").await;
-    let s = emu
-        .session(&monthly, Some(1), &format!("&customer={cus}"))
-        .await;
+    let (cus, s) = monthly_checkout(&emu, "twice%40example.com").await;
     let url = s["url"].as_str().unwrap();
     let form = card_form("4242 4242 4242 4242");
     let (first, second) = tokio::join!(send(url, &form), send(url, &form));
@@ -163,13 +159,7 @@ async fn a_double_submit_starts_one_subscription_and_both_go_to_success_url() {
 #[tokio::test]
 async fn expired_and_unknown_sessions_answer_stripe_errors() {
     let emu = Emu::start().await;
-    let (monthly, _, _) = emu.catalog().await;
-    let s = emu
-        .session(&monthly, Some(1), "&customer_email=gone%40example.com")
-        .await;
-    emu.post(&format!("/v1/checkout/sessions/{}/expire", id(&s)), "")
-        .await
-        .ok();
+    let s = expired_session(&emu, "gone%40example.com").await;
     let form = card_form("4242424242424242");
     let (status, answer) = send(s["url"].as_str().unwrap(), &form).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -226,11 +216,7 @@ async fn portal_actions_answer_where_the_page_goes_next() {
 #[tokio::test]
 async fn portal_features_that_are_off_are_refused_as_json() {
     let emu = Emu::start().await;
-    let (url, cus, sub) = portal(
-        &emu,
-        "features[payment_method_update][enabled]=false&features[subscription_cancel][enabled]=false",
-    )
-    .await;
+    let (url, cus, sub) = portal(&emu, NO_FEATURES).await;
     let (status, answer) = send(&format!("{url}/subscriptions/{sub}/cancel"), &[]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(

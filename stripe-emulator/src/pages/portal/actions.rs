@@ -2,10 +2,7 @@
 //! a payment method. The page's script sends the forms and gets JSON (where to go next,
 //! or what to show inline); without scripts they are plain form posts.
 
-use std::collections::HashMap;
-
 use axum::{
-    Form,
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
@@ -17,7 +14,7 @@ use crate::{
     error::ApiError,
     pages::{
         Refusal, accepted,
-        card_form::{CardForm, EmailField, FieldErrors, alert},
+        card_form::{CardForm, EmailField, FieldErrors, Posted, alert},
         date, esc, message_page, missing, not_found, wants_json,
     },
 };
@@ -165,17 +162,14 @@ fn render_payment_method(
 pub async fn update_payment_method(
     State(app): State<App>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    Form(fields): Form<HashMap<String, String>>,
+    Posted { json, form }: Posted,
 ) -> Response {
-    let json = wants_json(&headers);
     let Some(portal) = app.read(|db| Portal::load(db, &id)) else {
         return missing(json, "billing portal session", &id, "session");
     };
     if !portal.features.payment_method_update {
         return feature_disabled(&portal, "Updating the payment method", json);
     }
-    let form = CardForm::from_fields(&fields);
     let updated = form.parse(false).map_err(Refusal::fields).and_then(|card| {
         app.write(|db| billing::replace_payment_method(db, &portal.customer, &card))
             .map_err(Refusal::error)
