@@ -25,6 +25,9 @@ pub struct Config {
     pub webhook_secret: String,
     /// Where state is kept across restarts (`--data`), if anywhere.
     pub data: Option<PathBuf>,
+    /// How long hosted Checkout keeps showing "Processing" after a payment is
+    /// confirmed, before it loads `success_url` (`--checkout-confirm-delay-ms`).
+    pub checkout_confirm_delay_ms: u64,
 }
 
 /// One line of the request log (`GET /_emulator/requests`).

@@ -94,6 +94,7 @@ async fn start_emulator(secret: &str) -> String {
         public_url: String::new(),
         webhook_secret: secret.into(),
         data: None,
+        checkout_confirm_delay_ms: 0,
     };
     // The hosted pages link to `public_url`: bind first to know it.
     let port = free_port();

@@ -144,6 +144,7 @@ impl Stack {
             public_url: format!("http://127.0.0.1:{emulator_port}"),
             webhook_secret: WEBHOOK_SECRET.into(),
             data: None,
+            checkout_confirm_delay_ms: 0,
         };
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], emulator_port));
         let emulator_task = tokio::spawn(async move {

@@ -70,6 +70,7 @@ impl Emu {
             public_url: base.clone(),
             webhook_secret: "whsec_test_emulator".into(),
             data,
+            checkout_confirm_delay_ms: 0,
         };
         let app = App::new(config, db);
         let router = server::router(app.clone());
