@@ -1,5 +1,5 @@
 //! The middleware that makes `/v1` behave like api.stripe.com: fault injection,
-//! authentication, idempotency and the request log; and, after every request,
+//! authentication, the check against Stripe's spec, idempotency and the request log; and, after every request,
 //! event dispatch and persistence ([`super::flush`]).
 
 use std::time::{Duration, Instant};
