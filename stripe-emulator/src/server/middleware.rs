@@ -1,6 +1,6 @@
 //! The middleware that makes `/v1` behave like api.stripe.com: fault injection,
-//! authentication, the check against Stripe's spec, idempotency and the request log; and, after every request,
-//! event dispatch and persistence ([`super::flush`]).
+//! authentication, the check against Stripe's spec, idempotency and the request
+//! log; and, after every request, event dispatch and persistence ([`super::flush`]).
 
 use std::time::{Duration, Instant};
 
