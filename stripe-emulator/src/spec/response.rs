@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::resolve;
+use super::schema::resolve;
 
 fn field(path: &str, key: &str) -> String {
     if path.is_empty() {

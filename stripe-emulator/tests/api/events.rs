@@ -1,5 +1,3 @@
-use serde_json::json;
-
 use crate::support::{Emu, ids, parses_as, types};
 
 #[tokio::test]
