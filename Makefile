@@ -8,7 +8,7 @@ export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_REGION ?= us-east-1
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help bootstrap build up down dev logs fmt lint test test-rust test-e2e test-deploy test-fuzz scan-secrets bench e2e
+.PHONY: help bootstrap build up down dev logs fmt lint test test-rust test-pages test-e2e test-deploy test-fuzz scan-secrets bench e2e
 
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,11 +43,15 @@ lint: ## Formatting check and clippy with warnings as errors
 	cargo clippy --workspace --all-targets -- -D warnings
 
 # Everything CI runs. Each part adds its suite as a prerequisite here.
-test: lint test-rust test-e2e test-deploy test-fuzz ## All the checks and tests (what CI runs)
+test: lint test-rust test-pages test-e2e test-deploy test-fuzz ## All the checks and tests (what CI runs)
 	scripts/scan-secrets.sh --self-test && scripts/scan-secrets.sh
 
 test-rust: build ## Unit and integration tests (moto, emulator, cargo lambda watch started by the tests)
 	set -o pipefail; cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.log
+
+test-pages: build ## The emulator's hosted pages in Chromium (the emulator binary alone, on a free port)
+	scripts/bootstrap.sh
+	node --test stripe-emulator/browser/
 
 test-e2e: ## Browser journeys in Chromium against the stack (starts it unless up; screenshots in e2e/artifacts/)
 	e2e/run.sh

@@ -15,7 +15,17 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const APP_URL = process.env.E2E_APP_URL ?? 'http://127.0.0.1:9000';
 export const STRIPE_API = process.env.STRIPE_API_BASE ?? 'http://127.0.0.1:12111';
 const STRIPE_KEY = process.env.STRIPE_SECRET_KEY ?? 'sk_test_devchat_local';
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+/** Debian's Chromium (never a downloaded browser) and how every suite launches it. */
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 export const ARTIFACTS = path.join(ROOT, 'e2e', 'artifacts');
 const STACK_LOGS = path.join(ROOT, '.stack');
 
@@ -82,15 +92,7 @@ export function journey(name, run) {
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: CHROMIUM_ARGS,
       baseURL: APP_URL,
       viewport: { width: 1280, height: 800 },
     });

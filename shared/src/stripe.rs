@@ -214,8 +214,8 @@ pub trait StripeApi: Send + Sync {
         return_url: &str,
     ) -> impl Future<Output = Result<String>> + Send;
     /// Records one unit on the meter for the customer; returns the meter event's identifier.
-    /// Stripe refusing the identifier as a duplicate (error code `duplicate_meter_event`:
-    /// the click was already recorded) is success: the identifier is returned.
+    /// Stripe refusing the identifier as a repeat (a 400 with `param: identifier`: the
+    /// click was already recorded within 24 hours) is success: the identifier is returned.
     fn record_meter_event(
         &self,
         event_name: &str,

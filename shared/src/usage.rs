@@ -2,10 +2,11 @@
 //! subscriber, recorded once per `Idempotency-Key`.
 //!
 //! Stripe removed legacy usage records from its current API; a meter event is
-//! today's usage record. Its `identifier` is unique per Stripe account for at least
+//! today's usage record. Its `identifier` is unique per Stripe account within a rolling
 //! 24 hours, so the client's `Idempotency-Key` becomes the identifier and a retried
-//! click is recorded once: Stripe refuses the second event as a duplicate, which the
-//! Stripe adapter reports as success with the same identifier.
+//! click is recorded once: Stripe refuses the second event (400, `param: identifier`),
+//! which the Stripe adapter reports as success with the same identifier. (The adapter's
+//! own retries of one request are replayed by Stripe under their idempotency key.)
 
 use serde::Serialize;
 

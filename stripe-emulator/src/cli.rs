@@ -15,7 +15,7 @@
 
 use std::{
     collections::{HashMap, VecDeque},
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -34,10 +34,10 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use crate::{
-    App,
-    app::StripeRequest,
+    app::{App, lock},
     error::ApiResult,
-    state::{new_id, wall_clock},
+    respond::StripeRequest,
+    state::{API_VERSION, new_id, wall_clock},
     webhooks::signature_header,
 };
 
@@ -83,10 +83,6 @@ struct Delivery {
     conversation_id: String,
     event_id: String,
     payload: String,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Sessions {
@@ -136,8 +132,8 @@ async fn create_session(
         "secret": app.config.webhook_secret,
         "reconnect_delay": 5,
         "display_connect_filter_warning": false,
-        "default_version": crate::API_VERSION,
-        "latest_version": crate::API_VERSION,
+        "default_version": API_VERSION,
+        "latest_version": API_VERSION,
     })))
 }
 

@@ -1,12 +1,14 @@
-//! Stripe list objects and `expand[]`.
+//! Stripe list objects: paging, filters and time ranges.
 
 use axum::Json;
 use serde_json::{Value, json};
 
-use crate::App;
-use crate::error::{ApiError, ApiResult};
-use crate::form::Params;
-use crate::state::Db;
+use crate::{
+    app::App,
+    error::{ApiError, ApiResult},
+    form::Params,
+    respond::respond,
+};
 
 /// Reads `limit`, `starting_after` and `ending_before`, then pages `items`
 /// (newest first, as Stripe orders lists) into `{"object":"list",…}`.
@@ -64,7 +66,7 @@ pub fn answer(
 ) -> ApiResult<Json<Value>> {
     let page = page(&mut p, items, url)?;
     p.finish()?;
-    crate::app::respond(app, page, expand)
+    respond(app, page, expand)
 }
 
 /// Answers a list of the stored objects of type `kind` (newest first) that `keep` keeps.
@@ -85,49 +87,6 @@ where
     Value: PartialEq<T>,
 {
     want.as_ref().is_none_or(|w| obj[field] == *w)
-}
-
-/// Replaces ids with the objects they name along each dotted path of `expand[]`
-/// (`subscription`, `items.data.price`, `data.latest_invoice`, …).
-pub fn expand(db: &Db, mut value: Value, paths: &[String]) -> Value {
-    for path in paths {
-        let parts: Vec<&str> = path.split('.').collect();
-        expand_path(db, &mut value, &parts);
-    }
-    value
-}
-
-fn expand_path(db: &Db, value: &mut Value, parts: &[&str]) {
-    let Some((head, rest)) = parts.split_first() else {
-        return;
-    };
-    match value {
-        Value::Array(items) => {
-            for item in items {
-                expand_path(db, item, parts);
-            }
-        }
-        Value::Object(map) => {
-            let Some(child) = map.get_mut(*head) else {
-                return;
-            };
-            if rest.is_empty() {
-                if let Value::String(id) = child
-                    && let Some(obj) = db.get(id)
-                {
-                    *child = obj.clone();
-                }
-            } else {
-                if let Value::String(id) = child
-                    && let Some(obj) = db.get(id)
-                {
-                    *child = obj.clone();
-                }
-                expand_path(db, child, rest);
-            }
-        }
-        _ => {}
-    }
 }
 
 /// A range filter on a timestamp, as Stripe lists take it: `created=N` or

@@ -26,6 +26,14 @@ struct Args {
     /// Keep state in this file across restarts.
     #[arg(long, env = "STRIPE_EMULATOR_DATA")]
     data: Option<std::path::PathBuf>,
+    /// How long hosted Checkout shows "Processing" after confirming a payment, before
+    /// it loads success_url (Stripe's page takes about a second).
+    #[arg(
+        long,
+        env = "STRIPE_EMULATOR_CHECKOUT_CONFIRM_DELAY_MS",
+        default_value_t = 1000
+    )]
+    checkout_confirm_delay_ms: u64,
 }
 
 #[tokio::main]
@@ -43,6 +51,7 @@ async fn main() -> std::io::Result<()> {
         public_url: args.public_url.unwrap_or_else(|| format!("http://{addr}")),
         webhook_secret: args.webhook_secret,
         data: args.data,
+        checkout_confirm_delay_ms: args.checkout_confirm_delay_ms,
     };
     stripe_emulator::serve(addr, config, |bound| {
         tracing::info!(%bound, "stripe-emulator ready");

@@ -10,6 +10,9 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
 
+/// The API version whose shapes the emulator answers with: the one async-stripe 1.0 pins.
+pub const API_VERSION: &str = "2026-09-30.endive";
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Db {
     /// Every object by id.
@@ -22,8 +25,10 @@ pub struct Db {
     pub idempotency: HashMap<String, IdempotencyRecord>,
     /// Secrets of webhook endpoints (`we_…` → `whsec_…`); never returned after creation.
     pub endpoint_secrets: HashMap<String, String>,
-    /// Billing meter event identifiers already used (per meter event name).
-    pub meter_event_identifiers: HashMap<String, String>,
+    /// Billing meter event identifier → when it was used (unique for 24 hours,
+    /// [`crate::retention::claim_identifier`]).
+    #[serde(default)]
+    pub meter_identifiers: HashMap<String, i64>,
     /// Meter events as recorded: (event_name, customer, value, timestamp, identifier).
     pub meter_events: Vec<MeterEvent>,
     /// Events emitted since the last dispatch (sent to webhooks and `stripe listen`).
@@ -36,6 +41,9 @@ pub struct IdempotencyRecord {
     pub fingerprint: String,
     pub status: u16,
     pub body: Value,
+    /// When it was saved (the emulator's clock): replayed for 24 hours.
+    #[serde(default)]
+    pub created: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -56,6 +64,11 @@ pub fn new_id(prefix: &str) -> String {
         .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
         .collect();
     format!("{prefix}_{tail}")
+}
+
+/// The text of a JSON string, or `""` for anything else.
+pub fn str_of(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
 }
 
 /// Wall-clock seconds since the Unix epoch.
@@ -153,7 +166,7 @@ impl Db {
         let event = json!({
             "id": new_id("evt"),
             "object": "event",
-            "api_version": crate::API_VERSION,
+            "api_version": API_VERSION,
             "created": self.now(),
             "data": data,
             "livemode": false,

@@ -41,8 +41,9 @@ async fn start_emulator() -> String {
         public_url: base.clone(),
         webhook_secret: SECRET.to_string(),
         data: None,
+        checkout_confirm_delay_ms: 0,
     };
-    let router = stripe_emulator::app::router(App::new(config, Db::default()));
+    let router = stripe_emulator::server::router(App::new(config, Db::default()));
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     base
 }

@@ -76,15 +76,37 @@ pub struct Stack {
 }
 
 enum EmulatorProcess {
-    Task(tokio::task::JoinHandle<()>),
+    /// In process: the server task, and the emulator's handle for its request log.
+    Task(tokio::task::JoinHandle<()>, stripe_emulator::App),
     Child(#[allow(dead_code)] Child),
 }
 
 impl Drop for EmulatorProcess {
+    /// Stops the in-process emulator, then holds every request the test sent it to
+    /// Stripe's published spec, whatever the emulator answered: a change that sends what
+    /// Stripe would refuse fails the test even if the emulator were lenient.
     fn drop(&mut self) {
-        if let EmulatorProcess::Task(task) = self {
-            task.abort();
+        let EmulatorProcess::Task(task, app) = self else {
+            return;
+        };
+        task.abort();
+        if std::thread::panicking() {
+            return;
         }
+        let log = app.log.lock().map(|log| log.clone()).unwrap_or_default();
+        let refused: Vec<String> = log
+            .iter()
+            .filter_map(|entry| {
+                stripe_emulator::spec::check_request(&entry.method, &entry.path, &entry.params)
+                    .err()
+                    .map(|why| format!("{} {} {}: {why}", entry.method, entry.path, entry.params))
+            })
+            .collect();
+        assert!(
+            refused.is_empty(),
+            "requests Stripe's spec refuses:\n{}",
+            refused.join("\n")
+        );
     }
 }
 
@@ -322,17 +344,29 @@ fn start_emulator(how: &Emulator) -> (String, EmulatorProcess) {
     let url = format!("http://127.0.0.1:{port}");
     let process = match how {
         Emulator::InProcess => {
-            let config = stripe_emulator::Config {
-                public_url: url.clone(),
-                webhook_secret: WEBHOOK_SECRET.into(),
-                data: None,
-            };
-            EmulatorProcess::Task(tokio::spawn(async move {
-                let addr = ([127, 0, 0, 1], port).into();
-                if let Err(err) = stripe_emulator::serve(addr, config, |_| {}).await {
-                    panic!("the emulator stopped: {err}");
-                }
-            }))
+            let app = stripe_emulator::App::new(
+                stripe_emulator::Config {
+                    public_url: url.clone(),
+                    webhook_secret: WEBHOOK_SECRET.into(),
+                    data: None,
+                    checkout_confirm_delay_ms: 0,
+                },
+                Default::default(),
+            );
+            let served = app.clone();
+            EmulatorProcess::Task(
+                tokio::spawn(async move {
+                    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+                    let served = match tokio::net::TcpListener::bind(addr).await {
+                        Ok(listener) => stripe_emulator::serve_app(listener, served).await,
+                        Err(err) => Err(err),
+                    };
+                    if let Err(err) = served {
+                        panic!("the emulator stopped: {err}");
+                    }
+                }),
+                app,
+            )
         }
         Emulator::Binary(binary) => EmulatorProcess::Child(spawn(
             Command::new(binary)

@@ -6,6 +6,7 @@ mod offerings;
 mod portal;
 mod schedule;
 mod signup;
+mod spec;
 mod webhook;
 
 /// `error.message` of an error body; panics naming the body otherwise.

@@ -1,21 +1,20 @@
-//! The hosted Checkout page: `GET /c/pay/{session}` shows it, `POST` pays.
-
-use std::collections::HashMap;
+//! The hosted Checkout page: `GET /c/pay/{session}` shows it, `POST` pays (from the
+//! page's script as JSON, or as a plain form post without scripts).
 
 use axum::{
-    Form,
     extract::{Path, State},
     http::StatusCode,
-    response::{IntoResponse, Redirect, Response},
+    response::Response,
 };
 use serde_json::{Value, json};
 
 use super::{
-    CardForm, EmailField, FieldErrors, alert, card_error, date, document, error_status, esc,
-    message_page, not_found, price_phrase, product_name,
+    Refusal, accepted,
+    card_form::{CardForm, EmailField, FieldErrors, Posted, alert},
+    date, document, esc, message_page, missing, not_found, price_phrase, product_name,
 };
 use crate::{
-    App,
+    app::App,
     billing::{self, Card},
     error::ApiResult,
     state::Db,
@@ -41,6 +40,8 @@ struct View {
     due_today: String,
     /// The big figure without a trial: (amount, what it is per), e.g. ("$60.00", "per month").
     price: Option<(String, String)>,
+    /// How long the page keeps showing "Processing" after the payment went through.
+    confirm_delay_ms: u64,
 }
 
 /// A session that can no longer be paid: what the page says instead.
@@ -59,7 +60,7 @@ struct Line {
 }
 
 impl View {
-    fn load(db: &Db, id: &str) -> Option<Self> {
+    fn load(db: &Db, id: &str, confirm_delay_ms: u64) -> Option<Self> {
         let session = db
             .fetch("checkout.session", id, "checkout session", "session")
             .ok()?;
@@ -70,9 +71,7 @@ impl View {
             Some("complete") => Some(Closed {
                 title: "You're all set",
                 message: "This checkout is complete: the payment details were received and the subscription has started.",
-                link: session["success_url"]
-                    .as_str()
-                    .map(|u| (u.replace("{CHECKOUT_SESSION_ID}", id), "Continue")),
+                link: success_url(&session, id).map(|u| (u, "Continue")),
             }),
             _ if session["status"] != "open"
                 || session["expires_at"].as_i64().is_some_and(|t| t <= now) =>
@@ -169,6 +168,7 @@ impl View {
                 &currency,
             ),
             price,
+            confirm_delay_ms,
         })
     }
 
@@ -261,12 +261,12 @@ impl View {
   <ul class="totals">{trial_note}<li class="total-row total"><span>Total due today</span><span id="total-due-today">{due}</span></li></ul>
 </section>
 <section class="payment-pane">
-  <form method="post" action="/c/pay/{id}" class="payment-form" novalidate>
+  <form method="post" action="/c/pay/{id}" class="payment-form" data-confirm-delay-ms="{delay}" novalidate>
     <h2>Pay with card</h2>
     {banner}
     {fields}
     <label class="stripe-pass"><input type="checkbox" name="enableStripePass" value="true"> <span>Securely save my information for 1-click checkout</span></label>
-    <button type="submit" class="pay" data-testid="hosted-payment-submit-button"><span>{submit}</span></button>
+    <button type="submit" class="pay SubmitButton" data-testid="hosted-payment-submit-button"><span>{submit}</span></button>
     <p class="fine-print">By confirming your subscription, you allow {business} to charge your card for this payment and future payments in accordance with their terms.</p>
   </form>
   <footer>Powered by the Stripe emulator</footer>
@@ -280,15 +280,11 @@ impl View {
             title = esc(&self.title),
             due = esc(&self.due_today),
             id = esc(&self.id),
+            delay = self.confirm_delay_ms,
             banner = alert(banner),
             business = esc(&self.business),
         );
-        document(
-            status,
-            &format!("{} – Checkout", self.business),
-            &body,
-            true,
-        )
+        document(status, &format!("{} – Checkout", self.business), &body)
     }
 }
 
@@ -321,44 +317,65 @@ fn business_name(db: &Db) -> String {
         .to_string()
 }
 
+fn view(app: &App, id: &str) -> Option<View> {
+    let delay = app.config.checkout_confirm_delay_ms;
+    app.read(|db| View::load(db, id, delay))
+}
+
 pub async fn show(State(app): State<App>, Path(id): Path<String>) -> Response {
-    match app.read(|db| View::load(db, &id)) {
+    match view(&app, &id) {
         Some(view) => view.render(&CardForm::default(), &Vec::new(), None, StatusCode::OK),
         None => not_found(),
     }
 }
 
+/// Pays. The page's script gets JSON: where to go (`success_url`) or what to show
+/// inline; a plain form post gets a 303 to `success_url` or the page again.
 pub async fn pay(
     State(app): State<App>,
     Path(id): Path<String>,
-    Form(fields): Form<HashMap<String, String>>,
+    Posted { json, form }: Posted,
 ) -> Response {
-    let form = CardForm::from_fields(&fields);
-    let Some(view) = app.read(|db| View::load(db, &id)) else {
-        return not_found();
+    let Some(view) = view(&app, &id) else {
+        return missing(json, "checkout session", &id, "session");
     };
-    if view.closed.is_some() {
+    if view.closed.is_some() && !json {
         return view.render(&form, &Vec::new(), None, StatusCode::OK);
     }
-    let card = match form.parse(view.ask_email) {
-        Ok(card) => card,
-        Err(errors) => return view.render(&form, &errors, None, StatusCode::BAD_REQUEST),
-    };
-    let email = view.ask_email.then(|| form.email.clone());
-    match app.write(|db| pay_session(db, &id, &card, email.as_deref())) {
-        Ok(url) => Redirect::to(&url).into_response(),
-        Err(e) => {
-            let (errors, banner) = card_error(&e);
-            let view = app.read(|db| View::load(db, &id)).unwrap_or(view);
-            view.render(&form, &errors, banner.as_deref(), error_status(&e))
+    let paid = form
+        .parse(view.ask_email)
+        .map_err(Refusal::fields)
+        .and_then(|card| {
+            let email = view.ask_email.then(|| form.email.clone());
+            app.write(|db| pay_session(db, &id, &card, email.as_deref()))
+                .map_err(Refusal::error)
+        });
+    match paid {
+        Ok(url) => accepted(json, &url),
+        Err(refusal) if json => refusal.json(),
+        Err(refusal) => {
+            let view = self::view(&app, &id).unwrap_or(view);
+            view.render(
+                &form,
+                &refusal.fields,
+                refusal.banner.as_deref(),
+                refusal.status(),
+            )
         }
     }
 }
 
 /// Completes the session; an email typed on the page becomes its `customer_email`
-/// (restored if the payment fails, so a failure changes nothing).
+/// (restored if the payment fails, so a failure changes nothing). A session already
+/// completed answers where its payment went: a second submit of the same payment (a
+/// double click, a retry after a lost answer) starts nothing twice.
 fn pay_session(db: &mut Db, id: &str, card: &Card, email: Option<&str>) -> ApiResult<String> {
     let before = db.fetch("checkout.session", id, "checkout session", "session")?;
+    if before["status"] == "complete"
+        && let Some(url) = success_url(&before, id)
+    {
+        return Ok(url);
+    }
     if let Some(email) = email {
         let mut session = before.clone();
         session["customer_email"] = json!(email);
@@ -371,4 +388,11 @@ fn pay_session(db: &mut Db, id: &str, card: &Card, email: Option<&str>) -> ApiRe
     billing::complete_checkout(db, id, card).inspect_err(|_| {
         db.put(before);
     })
+}
+
+/// Where a completed session sends the browser (`{CHECKOUT_SESSION_ID}` filled in).
+fn success_url(session: &Value, id: &str) -> Option<String> {
+    session["success_url"]
+        .as_str()
+        .map(|u| u.replace("{CHECKOUT_SESSION_ID}", id))
 }

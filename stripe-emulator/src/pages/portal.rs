@@ -1,23 +1,21 @@
 //! The hosted Customer Portal: `GET /p/session/{id}` (subscriptions, payment
-//! method, invoices), the cancel step and the payment-method form, each honouring
-//! the session's `billing_portal.configuration`.
+//! method, invoices); its actions, the cancel step and the payment-method form, are
+//! in [`actions`]. Each honours the session's `billing_portal.configuration`.
+
+pub(super) mod actions;
 
 use std::collections::HashMap;
 
 use axum::{
-    Form,
     extract::{Path, Query, State},
     http::StatusCode,
-    response::{IntoResponse, Redirect, Response},
+    response::Response,
 };
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{
-    CardForm, EmailField, FieldErrors, alert, card_error, date, document, error_status, esc,
-    message_page, not_found, price_phrase,
-};
-use crate::{App, billing, error::ApiError, state::Db};
+use super::{date, document, esc, not_found, price_phrase};
+use crate::{app::App, billing, state::Db};
 
 /// A portal session with what it shows.
 struct Portal {
@@ -151,12 +149,7 @@ impl Portal {
             headline = esc(&self.headline),
             return_url = esc(&self.return_url),
         );
-        document(
-            status,
-            &format!("{title} – {}", self.headline),
-            &body,
-            false,
-        )
+        document(status, &format!("{title} – {}", self.headline), &body)
     }
 
     fn home(&self, notice: Option<&str>) -> Response {
@@ -345,172 +338,4 @@ pub async fn home(
         _ => None,
     };
     portal.home(notice)
-}
-
-pub async fn cancel_step(
-    State(app): State<App>,
-    Path((id, sub)): Path<(String, String)>,
-) -> Response {
-    let Some(portal) = app.read(|db| Portal::load(db, &id)) else {
-        return not_found();
-    };
-    render_cancel(&portal, &sub, None, StatusCode::OK)
-}
-
-fn render_cancel(
-    portal: &Portal,
-    sub_id: &str,
-    error: Option<&str>,
-    status: StatusCode,
-) -> Response {
-    if !portal.features.subscription_cancel {
-        return feature_disabled(portal, "Cancelling subscriptions");
-    }
-    let Some(sub) = portal.subscription(sub_id) else {
-        return not_found();
-    };
-    let period_end = sub["items"]["data"][0]["current_period_end"]
-        .as_i64()
-        .or_else(|| sub["trial_end"].as_i64())
-        .unwrap_or(0);
-    let explanation = match portal.cancel_mode {
-        CancelMode::Immediately => "Your subscription will be canceled immediately. You will lose access right away and will not be charged again.".to_string(),
-        CancelMode::AtPeriodEnd => format!(
-            "Your subscription will be canceled, but it is still available until the end of your billing period on {}.",
-            date(period_end)
-        ),
-    };
-    let name = sub["items"]["data"][0]["price"]["nickname"]
-        .as_str()
-        .unwrap_or("your subscription");
-    let main = format!(
-        r#"<section class="portal-section cancel-step">
-<h2>Cancel your subscription</h2>
-{alert}
-<p class="sub-name">{name}</p>
-<p id="cancel-explanation">{explanation}</p>
-<form method="post" action="{home}/subscriptions/{sub}/cancel">
-  <button type="submit" class="pay danger" data-testid="confirm">Cancel subscription</button>
-</form>
-<a class="text-link" data-testid="go-back" href="{home}">Go back</a>
-</section>"#,
-        alert = alert(error),
-        name = esc(name),
-        explanation = esc(&explanation),
-        home = esc(&portal.home_url()),
-        sub = esc(sub_id),
-    );
-    portal.page(status, "Cancel subscription", &main)
-}
-
-pub async fn cancel(State(app): State<App>, Path((id, sub)): Path<(String, String)>) -> Response {
-    let Some(portal) = app.read(|db| Portal::load(db, &id)) else {
-        return not_found();
-    };
-    if !portal.features.subscription_cancel {
-        return feature_disabled(&portal, "Cancelling subscriptions");
-    }
-    if portal.subscription(&sub).is_none() {
-        return not_found();
-    }
-    let mode = portal.cancel_mode;
-    let result = app.write(|db| match mode {
-        CancelMode::Immediately => billing::cancel_now(db, &sub),
-        CancelMode::AtPeriodEnd => billing::cancel_at_period_end(db, &sub),
-    });
-    match result {
-        Ok(_) => {
-            let notice = match mode {
-                CancelMode::Immediately => "canceled",
-                CancelMode::AtPeriodEnd => "cancel_scheduled",
-            };
-            Redirect::to(&format!("{}?notice={notice}", portal.home_url())).into_response()
-        }
-        Err(e) => render_cancel(&portal, &sub, Some(&e.message), error_status(&e)),
-    }
-}
-
-pub async fn payment_method_step(State(app): State<App>, Path(id): Path<String>) -> Response {
-    let Some(portal) = app.read(|db| Portal::load(db, &id)) else {
-        return not_found();
-    };
-    render_payment_method(
-        &portal,
-        &CardForm::default(),
-        &Vec::new(),
-        None,
-        StatusCode::OK,
-    )
-}
-
-fn render_payment_method(
-    portal: &Portal,
-    form: &CardForm,
-    errors: &FieldErrors,
-    banner: Option<&str>,
-    status: StatusCode,
-) -> Response {
-    if !portal.features.payment_method_update {
-        return feature_disabled(portal, "Updating the payment method");
-    }
-    let main = format!(
-        r#"<section class="portal-section">
-<h2>Add payment method</h2>
-<form method="post" action="{home}/payment-method" class="payment-form" novalidate>
-  {banner}
-  {fields}
-  <button type="submit" class="pay" data-testid="payment-method-submit">Add</button>
-</form>
-<a class="text-link" data-testid="go-back" href="{home}">Go back</a>
-</section>"#,
-        home = esc(&portal.home_url()),
-        banner = alert(banner),
-        fields = form.fields_html(EmailField::Hidden, errors),
-    );
-    portal.page(status, "Add payment method", &main)
-}
-
-pub async fn update_payment_method(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    Form(fields): Form<HashMap<String, String>>,
-) -> Response {
-    let Some(portal) = app.read(|db| Portal::load(db, &id)) else {
-        return not_found();
-    };
-    if !portal.features.payment_method_update {
-        return feature_disabled(&portal, "Updating the payment method");
-    }
-    let form = CardForm::from_fields(&fields);
-    let card = match form.parse(false) {
-        Ok(card) => card,
-        Err(errors) => {
-            return render_payment_method(&portal, &form, &errors, None, StatusCode::BAD_REQUEST);
-        }
-    };
-    match app.write(|db| billing::replace_payment_method(db, &portal.customer, &card)) {
-        Ok(_) => Redirect::to(&format!(
-            "{}?notice=payment_method_updated",
-            portal.home_url()
-        ))
-        .into_response(),
-        Err(e) => {
-            let (errors, banner) = card_error(&e);
-            render_payment_method(&portal, &form, &errors, banner.as_deref(), error_status(&e))
-        }
-    }
-}
-
-fn feature_disabled(portal: &Portal, what: &str) -> Response {
-    let e = ApiError::new(
-        StatusCode::FORBIDDEN,
-        "invalid_request_error",
-        format!("{what} is not enabled for this portal."),
-    );
-    message_page(
-        e.status,
-        "Not available",
-        &e.message,
-        Some((&portal.home_url(), "Back to billing")),
-    )
 }

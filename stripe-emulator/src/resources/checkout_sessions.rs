@@ -1,29 +1,35 @@
 //! `/v1/checkout/sessions`: create (subscription mode), retrieve, list, line items,
 //! expire. Paying happens on the hosted page (`pages.rs` → `billing::complete_checkout`).
 
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    routing::{get, post},
-};
-use serde_json::{Value, json};
+use axum::routing::MethodFilter;
 
-use crate::{
-    App,
-    app::{StripeRequest, respond},
-    billing,
-    error::{ApiError, ApiResult},
-    form::{Params, merge_metadata},
-    list,
-    state::{Db, new_id},
-};
+use super::rest::{self, prelude::*};
+use crate::billing;
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/v1/checkout/sessions", get(list_sessions).post(create))
-        .route("/v1/checkout/sessions/{id}", get(retrieve))
-        .route("/v1/checkout/sessions/{id}/line_items", get(line_items))
-        .route("/v1/checkout/sessions/{id}/expire", post(expire))
+        .route(
+            "/v1/checkout/sessions",
+            rest::list("checkout.session", filter)
+                .merge(rest::create_with(respond_session, create)),
+        )
+        .route(
+            "/v1/checkout/sessions/{id}",
+            rest::retrieve_with(
+                |db: &Db, id: &str| db.fetch("checkout.session", id, "checkout.session", "session"),
+                respond_session,
+            ),
+        )
+        .route(
+            "/v1/checkout/sessions/{id}/line_items",
+            rest::sublist(line_items),
+        )
+        .route(
+            "/v1/checkout/sessions/{id}/expire",
+            rest::act_with(MethodFilter::POST, respond_session, |_: &mut Params| {
+                Ok(expire)
+            }),
+        )
 }
 
 /// A line item as asked for, before validation against the Db.
@@ -177,12 +183,11 @@ fn build_line_items(db: &Db, items: &[LineItemParam]) -> ApiResult<Vec<Value>> {
     Ok(out)
 }
 
-async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn create(p: &mut Params, public_url: &str) -> ApiResult<impl Build + use<>> {
     let mode = p.enum_str("mode", &["payment", "setup", "subscription"])?;
     let customer = p.str("customer")?.filter(|s| !s.is_empty());
     let customer_email = p.str("customer_email")?.filter(|s| !s.is_empty());
-    let items = read_line_items(&mut p)?;
+    let items = read_line_items(p)?;
     let subscription_data = match p.obj("subscription_data")? {
         Some(mut sd) => {
             let trial = sd.i64("trial_period_days")?;
@@ -238,38 +243,35 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
         "phone_number_collection",
         "discounts",
     ]);
-    p.finish()?;
-
-    let mode = mode.ok_or_else(|| ApiError::missing_param("mode"))?;
-    if mode != "subscription" {
-        return Err(ApiError::invalid_param(
-            "mode",
-            format!("mode={mode} is not supported by the emulator; only mode=subscription is."),
-        ));
-    }
-    let success_url = success_url
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::missing_param("success_url"))?;
-    if !success_url.starts_with("http://") && !success_url.starts_with("https://") {
-        return Err(ApiError::invalid_param("success_url", "Not a valid URL"));
-    }
-    if customer.is_some() && customer_email.is_some() {
-        return Err(ApiError::invalid(
-            "You may only specify one of these parameters: customer, customer_email.",
-        )
-        .param("customer_email"));
-    }
-    if let Some(pm) = &pm_types
-        && pm.iter().any(|t| t != "card")
-    {
-        return Err(ApiError::invalid_param(
-            "payment_method_types",
-            "The emulator only supports payment_method_types[]=card.",
-        ));
-    }
-
-    let public_url = app.public_url().to_string();
-    let session = app.write(|db| {
+    let public_url = public_url.to_string();
+    Ok(move |db: &mut Db| {
+        let mode = mode.ok_or_else(|| ApiError::missing_param("mode"))?;
+        if mode != "subscription" {
+            return Err(ApiError::invalid_param(
+                "mode",
+                format!("mode={mode} is not supported by the emulator; only mode=subscription is."),
+            ));
+        }
+        let success_url = success_url
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ApiError::missing_param("success_url"))?;
+        if !success_url.starts_with("http://") && !success_url.starts_with("https://") {
+            return Err(ApiError::invalid_param("success_url", "Not a valid URL"));
+        }
+        if customer.is_some() && customer_email.is_some() {
+            return Err(ApiError::invalid(
+                "You may only specify one of these parameters: customer, customer_email.",
+            )
+            .param("customer_email"));
+        }
+        if let Some(pm) = &pm_types
+            && pm.iter().any(|t| t != "card")
+        {
+            return Err(ApiError::invalid_param(
+                "payment_method_types",
+                "The emulator only supports payment_method_types[]=card.",
+            ));
+        }
         let now = db.now();
         let customer_obj = match &customer {
             Some(c) => Some(db.fetch_param("customer", c, "customer", "customer")?),
@@ -285,7 +287,10 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
             ));
         }
         let trial = subscription_data["trial_period_days"].is_number();
-        let subtotal: i64 = lines.iter().filter_map(|l| l["amount_total"].as_i64()).sum();
+        let subtotal: i64 = lines
+            .iter()
+            .filter_map(|l| l["amount_total"].as_i64())
+            .sum();
         let due = if trial { 0 } else { subtotal };
         let currency = lines[0]["currency"].clone();
         let id = billing::checkout_session_id();
@@ -370,10 +375,10 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
             },
             "subscription_data": subscription_data,
         });
-        db.objects.insert(billing::session_setup_key(&id_str), setup);
+        db.objects
+            .insert(billing::session_setup_key(&id_str), setup);
         Ok(db.insert(s))
-    })?;
-    respond_session(&app, session, &req.expand)
+    })
 }
 
 /// Responds with a session, filling `line_items` when it is expanded (Stripe only
@@ -393,66 +398,37 @@ fn respond_session(app: &App, mut session: Value, expand: &[String]) -> ApiResul
     respond(app, session, &rest)
 }
 
-async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    req.params.finish()?;
-    let session =
-        app.read(|db| db.fetch("checkout.session", &id, "checkout.session", "session"))?;
-    respond_session(&app, session, &req.expand)
+fn line_items(_: &mut Params) -> ApiResult<impl Items + use<>> {
+    Ok(|db: &Db, id: &str| {
+        db.fetch("checkout.session", id, "checkout.session", "session")?;
+        // Line items keep their given order (oldest first), as Stripe lists them.
+        Ok(billing::session_setup(db, id)
+            .and_then(|s| s["line_items"]["data"].as_array().cloned())
+            .unwrap_or_default())
+    })
 }
 
-async fn line_items(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    let items = app.read(|db| {
-        db.fetch("checkout.session", &id, "checkout.session", "session")?;
-        Ok::<_, ApiError>(
-            billing::session_setup(db, &id)
-                .and_then(|s| s["line_items"]["data"].as_array().cloned())
-                .unwrap_or_default(),
-        )
-    })?;
-    // Line items keep their given order (oldest first), as Stripe lists them.
-    let url = format!("/v1/checkout/sessions/{id}/line_items");
-    list::answer(&app, req.params, &req.expand, items, &url)
+fn expire(db: &mut Db, id: &str) -> ApiResult<Value> {
+    let before = db.fetch("checkout.session", id, "checkout.session", "session")?;
+    if before["status"] != "open" {
+        return Err(ApiError::invalid(format!(
+            "Only Checkout Sessions with a status in [\"open\"] can be expired. This Checkout Session has a status of \"{}\".",
+            before["status"].as_str().unwrap_or_default()
+        )));
+    }
+    let mut s = before.clone();
+    s["status"] = json!("expired");
+    let s = db.put(s);
+    db.emit("checkout.session.expired", &s, None);
+    Ok(s)
 }
 
-async fn expire(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    req.params.finish()?;
-    let session = app.write(|db| {
-        let before = db.fetch("checkout.session", &id, "checkout.session", "session")?;
-        if before["status"] != "open" {
-            return Err(ApiError::invalid(format!(
-                "Only Checkout Sessions with a status in [\"open\"] can be expired. This Checkout Session has a status of \"{}\".",
-                before["status"].as_str().unwrap_or_default()
-            )));
-        }
-        let mut s = before.clone();
-        s["status"] = json!("expired");
-        let s = db.put(s);
-        db.emit("checkout.session.expired", &s, None);
-        Ok(s)
-    })?;
-    respond_session(&app, session, &req.expand)
-}
-
-async fn list_sessions(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn filter(p: &mut Params) -> ApiResult<impl Keep + use<>> {
     let customer = p.str("customer")?;
     let status = p.enum_str("status", &["open", "complete", "expired"])?;
     let subscription = p.str("subscription")?;
     let payment_intent = p.str("payment_intent")?;
-    let url = "/v1/checkout/sessions";
-    list::filtered(&app, p, &req.expand, ("checkout.session", url), |o| {
+    Ok(move |o: &Value| {
         list::is(o, "customer", &customer)
             && list::is(o, "status", &status)
             && list::is(o, "subscription", &subscription)

@@ -1,27 +1,19 @@
 //! `/v1/customers`.
 
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    routing::get,
-};
-use serde_json::{Value, json};
-
-use crate::{
-    App,
-    app::{StripeRequest, respond},
-    error::{ApiError, ApiResult},
-    form::{Params, merge_metadata},
-    list,
-    state::Db,
-};
+use super::rest::{self, prelude::*};
+use crate::billing;
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/v1/customers", get(list_customers).post(create))
+        .route(
+            "/v1/customers",
+            rest::list("customer", filter).merge(rest::create(create)),
+        )
         .route(
             "/v1/customers/{id}",
-            get(retrieve).post(update).delete(delete),
+            rest::retrieve_with(fetch, respond)
+                .merge(rest::update(("customer", "customer"), update))
+                .merge(rest::delete("customer", delete)),
         )
 }
 
@@ -167,86 +159,58 @@ fn apply(db: &mut Db, obj: &mut Value, f: Fields) -> ApiResult<()> {
     Ok(())
 }
 
-async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
-    let fields = read_fields(&mut p)?;
-    p.finish()?;
-    let customer = app.write(|db| {
-        let mut obj = crate::billing::new_customer(db, None, None);
+fn create(p: &mut Params) -> ApiResult<impl Build + use<>> {
+    let fields = read_fields(p)?;
+    Ok(move |db: &mut Db| {
+        let mut obj = billing::new_customer(db, None, None);
         apply(db, &mut obj, fields)?;
         let obj = db.insert(obj);
         db.emit("customer.created", &obj, None);
         Ok(obj)
-    })?;
-    respond(&app, customer, &req.expand)
+    })
+}
+
+fn update(p: &mut Params) -> ApiResult<impl Apply + use<>> {
+    let fields = read_fields(p)?;
+    Ok(move |db: &mut Db, obj: &mut Value| apply(db, obj, fields))
 }
 
 /// Stripe answers a deleted customer's id with the deletion stub, not a 404.
-async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    req.params.finish()?;
-    let customer = app.read(|db| match db.get(&id) {
+fn fetch(db: &Db, id: &str) -> ApiResult<Value> {
+    match db.get(id) {
         Some(o) if o["object"] == "customer" && o["deleted"] == json!(true) => Ok(o.clone()),
-        _ => db.fetch("customer", &id, "customer", "id"),
-    })?;
-    respond(&app, customer, &req.expand)
-}
-
-async fn update(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
-    let fields = read_fields(&mut p)?;
-    p.finish()?;
-    let customer = app.write(|db| {
-        db.change(
-            ("customer", &id, "customer"),
-            "customer.updated",
-            |db, obj| apply(db, obj, fields),
-        )
-    })?;
-    respond(&app, customer, &req.expand)
+        _ => db.fetch("customer", id, "customer", "id"),
+    }
 }
 
 /// Deletes the customer; as in Stripe, their live subscriptions are canceled first.
-async fn delete(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    req.params.finish()?;
-    let stub = app.write(|db| {
-        let customer = db.fetch("customer", &id, "customer", "id")?;
-        let live: Vec<String> = db
-            .all("subscription")
-            .into_iter()
-            .filter(|s| s["customer"] == id.as_str())
-            .filter(|s| !matches!(s["status"].as_str(), Some("canceled" | "incomplete_expired")))
-            .filter_map(|s| s["id"].as_str().map(str::to_string))
-            .collect();
-        for sub in live {
-            if let Err(e) = crate::billing::cancel_now(db, &sub) {
-                tracing::warn!(%sub, error = %e, "cannot cancel the subscription of a deleted customer");
-            }
+fn delete(db: &mut Db, id: &str) -> ApiResult<()> {
+    let customer = db.fetch("customer", id, "customer", "id")?;
+    let live: Vec<String> = db
+        .all("subscription")
+        .into_iter()
+        .filter(|s| s["customer"] == id)
+        .filter(|s| {
+            !matches!(
+                s["status"].as_str(),
+                Some("canceled" | "incomplete_expired")
+            )
+        })
+        .filter_map(|s| s["id"].as_str().map(str::to_string))
+        .collect();
+    for sub in live {
+        if let Err(e) = billing::cancel_now(db, &sub) {
+            tracing::warn!(%sub, error = %e, "cannot cancel the subscription of a deleted customer");
         }
-        let stub = json!({ "id": id, "object": "customer", "deleted": true });
-        db.put(stub.clone());
-        db.emit("customer.deleted", &customer, None);
-        Ok(stub)
-    })?;
-    Ok(Json(stub))
+    }
+    db.emit("customer.deleted", &customer, None);
+    Ok(())
 }
 
-async fn list_customers(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn filter(p: &mut Params) -> ApiResult<impl Keep + use<>> {
     let email = p.str("email")?;
-    let created = list::Range::read(&mut p, "created")?;
-    list::filtered(&app, p, &req.expand, ("customer", "/v1/customers"), |o| {
+    let created = list::Range::read(p, "created")?;
+    Ok(move |o: &Value| {
         list::is(o, "email", &email) && list::Range::matches(&created, o, "created")
     })
 }

@@ -1,19 +1,11 @@
 //! `/v1/events`: every event the emulator emitted, newest first.
 
-use axum::{Json, Router, extract::State, routing::get};
-use serde_json::Value;
-
-use crate::{
-    App,
-    app::StripeRequest,
-    error::{ApiError, ApiResult},
-    list,
-};
+use super::rest::{self, prelude::*};
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/v1/events", get(list_events))
-        .route("/v1/events/{id}", super::retrieve("event", "event", "id"))
+        .route("/v1/events", rest::list("event", filter))
+        .route("/v1/events/{id}", rest::retrieve("event", "event", "id"))
 }
 
 /// `type` filters take one `*` wildcard per dot-separated part, as Stripe's do
@@ -25,11 +17,10 @@ fn type_matches(pattern: &str, kind: &str) -> bool {
     }
 }
 
-async fn list_events(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn filter(p: &mut Params) -> ApiResult<impl Keep + use<>> {
     let kind = p.str("type")?;
     let types = p.str_list("types")?;
-    let created = list::Range::read(&mut p, "created")?;
+    let created = list::Range::read(p, "created")?;
     p.bool("delivery_success")?;
     if kind.is_some() && types.is_some() {
         return Err(ApiError::invalid(
@@ -43,7 +34,7 @@ async fn list_events(State(app): State<App>, req: StripeRequest) -> ApiResult<Js
         ));
     }
     let patterns: Option<Vec<String>> = kind.map(|k| vec![k]).or(types);
-    list::filtered(&app, p, &req.expand, ("event", "/v1/events"), |e| {
+    Ok(move |e: &Value| {
         let t = e["type"].as_str().unwrap_or_default();
         patterns
             .as_ref()

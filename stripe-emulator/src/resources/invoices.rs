@@ -1,53 +1,31 @@
 //! `/v1/invoices`: retrieve, list, and a subscription invoice's lines. Invoices are
 //! made by the billing engine (first invoice, trial end, renewals).
 
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    routing::{get, post},
-};
-use serde_json::Value;
-
-use crate::{
-    App,
-    app::{StripeRequest, respond},
-    billing,
-    error::ApiResult,
-    list,
-};
+use super::rest::{self, prelude::*};
+use crate::billing;
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/v1/invoices", get(list_invoices))
+        .route("/v1/invoices", rest::list("invoice", filter))
         .route(
             "/v1/invoices/{id}",
-            super::retrieve("invoice", "invoice", "invoice"),
+            rest::retrieve("invoice", "invoice", "invoice"),
         )
-        .route("/v1/invoices/{id}/lines", get(lines))
-        .route("/v1/invoices/{id}/pay", post(pay))
+        .route("/v1/invoices/{id}/lines", rest::sublist(lines))
+        .route("/v1/invoices/{id}/pay", rest::act(pay))
 }
 
-async fn lines(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    let invoice = app.read(|db| db.fetch("invoice", &id, "invoice", "invoice"))?;
-    let items = invoice["lines"]["data"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    list::answer(
-        &app,
-        req.params,
-        &req.expand,
-        items,
-        &format!("/v1/invoices/{id}/lines"),
-    )
+fn lines(_: &mut Params) -> ApiResult<impl Items + use<>> {
+    Ok(|db: &Db, id: &str| {
+        let invoice = db.fetch("invoice", id, "invoice", "invoice")?;
+        Ok(invoice["lines"]["data"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default())
+    })
 }
 
-async fn list_invoices(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn filter(p: &mut Params) -> ApiResult<impl Keep + use<>> {
     let customer = p.str("customer")?;
     let subscription = p.str("subscription")?;
     let status = p.enum_str(
@@ -58,7 +36,7 @@ async fn list_invoices(State(app): State<App>, req: StripeRequest) -> ApiResult<
         "collection_method",
         &["charge_automatically", "send_invoice"],
     )?;
-    list::filtered(&app, p, &req.expand, ("invoice", "/v1/invoices"), |o| {
+    Ok(move |o: &Value| {
         list::is(o, "customer", &customer)
             && list::is(
                 &o["parent"]["subscription_details"],
@@ -70,16 +48,9 @@ async fn list_invoices(State(app): State<App>, req: StripeRequest) -> ApiResult<
 }
 
 /// Charges an open invoice now (e.g. after a failed renewal); 402 when the card fails.
-async fn pay(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn pay(p: &mut Params) -> ApiResult<impl Act + use<>> {
     let pm = p.str("payment_method")?.filter(|s| !s.is_empty());
     p.bool("off_session")?;
     p.bool("forgive")?;
-    p.finish()?;
-    let invoice = app.write(|db| billing::pay_open_invoice(db, &id, pm.as_deref()))?;
-    respond(&app, invoice, &req.expand)
+    Ok(move |db: &mut Db, id: &str| billing::pay_open_invoice(db, id, pm.as_deref()))
 }

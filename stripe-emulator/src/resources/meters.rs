@@ -2,22 +2,11 @@
 //! event summaries) and `/v1/billing/meter_events`, recorded in [`Db::meter_events`]
 //! for the billing engine to sum at renewal.
 
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    routing::{get, post},
-};
-use serde_json::{Map, Value, json};
+use serde_json::Map;
 use sha2::{Digest, Sha256};
 
-use crate::{
-    App,
-    app::{StripeRequest, respond},
-    error::{ApiError, ApiResult},
-    form::Params,
-    list,
-    state::{Db, MeterEvent, base_object, new_id},
-};
+use super::rest::{self, prelude::*};
+use crate::state::MeterEvent;
 
 const KIND: &str = "billing.meter";
 const WHAT: &str = "billing meter";
@@ -25,18 +14,21 @@ const FORMULAS: &[&str] = &["sum", "count", "last"];
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/v1/billing/meters", get(list_meters).post(create))
+        .route(
+            "/v1/billing/meters",
+            rest::list(KIND, filter).merge(rest::create(create)),
+        )
         .route(
             "/v1/billing/meters/{id}",
-            super::retrieve(KIND, WHAT, "id").post(update),
+            rest::retrieve(KIND, WHAT, "id").merge(rest::act(update)),
         )
-        .route("/v1/billing/meters/{id}/deactivate", post(deactivate))
-        .route("/v1/billing/meters/{id}/reactivate", post(reactivate))
+        .route("/v1/billing/meters/{id}/deactivate", rest::call(deactivate))
+        .route("/v1/billing/meters/{id}/reactivate", rest::call(reactivate))
         .route(
             "/v1/billing/meters/{id}/event_summaries",
-            get(event_summaries),
+            rest::sublist(event_summaries),
         )
-        .route("/v1/billing/meter_events", post(create_event))
+        .route("/v1/billing/meter_events", rest::create(create_event))
 }
 
 /// The active meter listening to `event_name`, if any.
@@ -73,8 +65,7 @@ fn payload_key(p: &mut Params, key: &str, default: &str) -> ApiResult<String> {
     Ok(v)
 }
 
-async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn create(p: &mut Params) -> ApiResult<impl Build + use<>> {
     let display_name = p.req_str("display_name")?;
     let event_name = p.req_str("event_name")?;
     let mut aggregation = p
@@ -84,17 +75,16 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
         .enum_str("formula", FORMULAS)?
         .ok_or_else(|| ApiError::missing_param("default_aggregation[formula]"))?;
     aggregation.finish()?;
-    let customer_key = payload_key(&mut p, "customer_mapping", "stripe_customer_id")?;
-    let value_key = payload_key(&mut p, "value_settings", "value")?;
+    let customer_key = payload_key(p, "customer_mapping", "stripe_customer_id")?;
+    let value_key = payload_key(p, "value_settings", "value")?;
     let window = p.enum_str("event_time_window", &["day", "hour"])?;
-    p.finish()?;
-    if event_name.len() > 100 {
-        return Err(ApiError::invalid_param(
-            "event_name",
-            "Invalid event_name: must be at most 100 characters",
-        ));
-    }
-    let meter = app.write(|db| {
+    Ok(move |db: &mut Db| {
+        if event_name.len() > 100 {
+            return Err(ApiError::invalid_param(
+                "event_name",
+                "Invalid event_name: must be at most 100 characters",
+            ));
+        }
         ensure_event_name_free(db, &event_name)?;
         let mut obj = base_object(db, "mtr", KIND);
         if let Value::Object(map) = &mut obj {
@@ -112,8 +102,7 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
         let obj = db.insert(obj);
         db.emit("billing.meter.created", &obj, None);
         Ok(obj)
-    })?;
-    respond(&app, meter, &req.expand)
+    })
 }
 
 /// Applies `change` to a meter, stamps `updated` and emits `event` with what changed.
@@ -130,94 +119,66 @@ fn modify(
     })
 }
 
-async fn update(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn update(p: &mut Params) -> ApiResult<impl Act + use<>> {
     let display_name = p.str("display_name")?;
-    p.finish()?;
-    let meter = app.write(|db| {
-        modify(db, &id, "billing.meter.updated", |_, m| {
+    Ok(move |db: &mut Db, id: &str| {
+        modify(db, id, "billing.meter.updated", |_, m| {
             if let Some(name) = display_name {
                 m["display_name"] = json!(name);
             }
             Ok(())
         })
-    })?;
-    respond(&app, meter, &req.expand)
-}
-
-async fn deactivate(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    req.params.finish()?;
-    let meter = app.write(|db| {
-        modify(db, &id, "billing.meter.deactivated", |db, m| {
-            if m["status"] != "active" {
-                return Err(ApiError::invalid(format!(
-                    "The meter `{id}` is already inactive."
-                )));
-            }
-            m["status"] = json!("inactive");
-            m["status_transitions"]["deactivated_at"] = json!(db.now());
-            Ok(())
-        })
-    })?;
-    respond(&app, meter, &req.expand)
-}
-
-async fn reactivate(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    req.params.finish()?;
-    let meter = app.write(|db| {
-        modify(db, &id, "billing.meter.reactivated", |db, m| {
-            if m["status"] == "active" {
-                return Err(ApiError::invalid(format!(
-                    "The meter `{id}` is already active."
-                )));
-            }
-            ensure_event_name_free(db, m["event_name"].as_str().unwrap_or_default())?;
-            m["status"] = json!("active");
-            m["status_transitions"]["deactivated_at"] = Value::Null;
-            Ok(())
-        })
-    })?;
-    respond(&app, meter, &req.expand)
-}
-
-async fn list_meters(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
-    let status = p.enum_str("status", &["active", "inactive"])?;
-    list::filtered(&app, p, &req.expand, (KIND, "/v1/billing/meters"), |m| {
-        list::is(m, "status", &status)
     })
 }
 
+fn deactivate(db: &mut Db, id: &str) -> ApiResult<Value> {
+    modify(db, id, "billing.meter.deactivated", |db, m| {
+        if m["status"] != "active" {
+            return Err(ApiError::invalid(format!(
+                "The meter `{id}` is already inactive."
+            )));
+        }
+        m["status"] = json!("inactive");
+        m["status_transitions"]["deactivated_at"] = json!(db.now());
+        Ok(())
+    })
+}
+
+fn reactivate(db: &mut Db, id: &str) -> ApiResult<Value> {
+    modify(db, id, "billing.meter.reactivated", |db, m| {
+        if m["status"] == "active" {
+            return Err(ApiError::invalid(format!(
+                "The meter `{id}` is already active."
+            )));
+        }
+        ensure_event_name_free(db, m["event_name"].as_str().unwrap_or_default())?;
+        m["status"] = json!("active");
+        m["status_transitions"]["deactivated_at"] = Value::Null;
+        Ok(())
+    })
+}
+
+fn filter(p: &mut Params) -> ApiResult<impl Keep + use<>> {
+    let status = p.enum_str("status", &["active", "inactive"])?;
+    Ok(move |m: &Value| list::is(m, "status", &status))
+}
+
 /// `POST /v1/billing/meter_events`.
-async fn create_event(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn create_event(p: &mut Params) -> ApiResult<impl Build + use<>> {
     let event_name = p.req_str("event_name")?;
     let identifier = p.str("identifier")?.filter(|i| !i.is_empty());
     let timestamp = p.i64("timestamp")?;
     let payload = p
         .obj("payload")?
         .ok_or_else(|| ApiError::missing_param("payload"))?;
-    p.finish()?;
-    let payload: Map<String, Value> = payload_strings(payload)?;
-    if identifier.as_ref().is_some_and(|i| i.len() > 100) {
-        return Err(ApiError::invalid_param(
-            "identifier",
-            "Invalid identifier: must be at most 100 characters",
-        ));
-    }
-    let event = app.write(|db| {
+    Ok(move |db: &mut Db| {
+        let payload: Map<String, Value> = payload_strings(payload)?;
+        if identifier.as_ref().is_some_and(|i| i.len() > 100) {
+            return Err(ApiError::invalid_param(
+                "identifier",
+                "Invalid identifier: must be at most 100 characters",
+            ));
+        }
         let now = db.now();
         let meter = active_meter(db, &event_name).ok_or_else(|| {
             ApiError::invalid_param(
@@ -261,15 +222,7 @@ async fn create_event(State(app): State<App>, req: StripeRequest) -> ApiResult<J
             ));
         }
         let identifier = identifier.unwrap_or_else(|| new_id("mevt"));
-        if db.meter_event_identifiers.contains_key(&identifier) {
-            return Err(ApiError::invalid_param(
-                "identifier",
-                format!("An event already exists with identifier `{identifier}`."),
-            )
-            .code("duplicate_meter_event"));
-        }
-        db.meter_event_identifiers
-            .insert(identifier.clone(), event_name.clone());
+        crate::retention::claim_identifier(db, &identifier)?;
         db.meter_events.push(MeterEvent {
             identifier: identifier.clone(),
             event_name: event_name.clone(),
@@ -287,8 +240,7 @@ async fn create_event(State(app): State<App>, req: StripeRequest) -> ApiResult<J
             "payload": payload,
             "timestamp": timestamp,
         }))
-    })?;
-    respond(&app, event, &req.expand)
+    })
 }
 
 fn payload_strings(mut payload: Params) -> ApiResult<Map<String, Value>> {
@@ -315,12 +267,7 @@ fn aggregate(formula: &str, events: &[&MeterEvent]) -> f64 {
 }
 
 /// `GET /v1/billing/meters/{id}/event_summaries`.
-async fn event_summaries(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn event_summaries(p: &mut Params) -> ApiResult<impl Items + use<>> {
     let customer = p.req_str("customer")?;
     let start = p.req_i64("start_time")?;
     let end = p.req_i64("end_time")?;
@@ -344,8 +291,8 @@ async fn event_summaries(
             "start_time and end_time must be aligned to minute boundaries, and to the value_grouping_window when one is given.",
         ));
     }
-    let summaries = app.read(|db| -> ApiResult<Vec<Value>> {
-        let meter = db.fetch(KIND, &id, WHAT, "id")?;
+    Ok(move |db: &Db, id: &str| {
+        let meter = db.fetch(KIND, id, WHAT, "id")?;
         db.fetch_param("customer", &customer, "customer", "customer")?;
         let event_name = meter["event_name"].as_str().unwrap_or_default();
         let formula = meter["default_aggregation"]["formula"]
@@ -380,12 +327,5 @@ async fn event_summaries(
         // Newest window first, as Stripe lists.
         out.reverse();
         Ok(out)
-    })?;
-    list::answer(
-        &app,
-        p,
-        &req.expand,
-        summaries,
-        &format!("/v1/billing/meters/{id}/event_summaries"),
-    )
+    })
 }

@@ -1,15 +1,8 @@
-//! The API resources under `/v1`, one module each, and the handler they share.
+//! The API resources under `/v1`, one module each, on the handler skeletons of [`rest`].
 
-use axum::{
-    Router,
-    extract::{Path, State},
-    routing::{MethodRouter, get},
-};
+use axum::Router;
 
-use crate::{
-    App,
-    app::{StripeRequest, respond},
-};
+use crate::app::App;
 
 pub mod checkout_sessions;
 pub mod customers;
@@ -21,35 +14,21 @@ pub mod portal_configurations;
 pub mod portal_sessions;
 pub mod prices;
 pub mod products;
+pub mod rest;
 pub mod subscriptions;
+pub mod webhook_endpoints;
 
 pub fn routes() -> Router<App> {
-    Router::new()
-        .merge(products::routes())
+    let catalog = products::routes()
         .merge(prices::routes())
-        .merge(meters::routes())
-        .merge(customers::routes())
-        .merge(events::routes())
-        .merge(portal_configurations::routes())
-        .merge(checkout_sessions::routes())
-        .merge(subscriptions::routes())
-        .merge(invoices::routes())
+        .merge(meters::routes());
+    let billing = customers::routes()
         .merge(payment_methods::routes())
-        .merge(portal_sessions::routes())
-}
-
-/// `GET …/{id}` of a stored object of type `kind`: no parameters but `expand[]`;
-/// a missing one is Stripe's 404 (`No such {what}: '{id}'`, naming `param`).
-pub(crate) fn retrieve(
-    kind: &'static str,
-    what: &'static str,
-    param: &'static str,
-) -> MethodRouter<App> {
-    get(
-        move |State(app): State<App>, Path(id): Path<String>, req: StripeRequest| async move {
-            req.params.finish()?;
-            let obj = app.read(|db| db.fetch(kind, &id, what, param))?;
-            respond(&app, obj, &req.expand)
-        },
-    )
+        .merge(subscriptions::routes())
+        .merge(invoices::routes());
+    let hosted = checkout_sessions::routes()
+        .merge(portal_configurations::routes())
+        .merge(portal_sessions::routes());
+    let events = events::routes().merge(webhook_endpoints::routes());
+    catalog.merge(billing).merge(hosted).merge(events)
 }

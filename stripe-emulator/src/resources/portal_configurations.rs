@@ -4,22 +4,7 @@
 //! A Stripe account always has a default configuration (saved in the Dashboard);
 //! the emulator has no Dashboard, so the first configuration created becomes the
 //! default (`is_default: true`) while no default exists.
-
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    routing::get,
-};
-use serde_json::{Value, json};
-
-use crate::{
-    App,
-    app::{StripeRequest, respond},
-    error::{ApiError, ApiResult},
-    form::{Params, merge_metadata},
-    list,
-    state::{Db, base_object, new_id},
-};
+use super::rest::{self, prelude::*};
 
 const KIND: &str = "billing_portal.configuration";
 const WHAT: &str = "configuration";
@@ -28,11 +13,12 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route(
             "/v1/billing_portal/configurations",
-            get(list_configurations).post(create),
+            rest::list(KIND, filter).merge(rest::create_with(respond, create)),
         )
         .route(
             "/v1/billing_portal/configurations/{id}",
-            super::retrieve(KIND, WHAT, "configuration").post(update),
+            rest::retrieve(KIND, WHAT, "configuration")
+                .merge(rest::update_linked((KIND, WHAT), update)),
         )
 }
 
@@ -267,7 +253,8 @@ fn url_or_null(key: &str, v: String) -> ApiResult<Value> {
     Ok(json!(v))
 }
 
-fn apply(app: &App, db: &Db, obj: &mut Value, f: Fields, creating: bool) -> ApiResult<()> {
+/// Applies the fields to a configuration; `public_url` is where its login page is.
+fn apply(public_url: &str, db: &Db, obj: &mut Value, f: Fields, creating: bool) -> ApiResult<()> {
     if let Some(mut b) = f.business_profile {
         let profile = &mut obj["business_profile"];
         if let Some(v) = b.str("headline")? {
@@ -287,7 +274,7 @@ fn apply(app: &App, db: &Db, obj: &mut Value, f: Fields, creating: bool) -> ApiR
         obj["default_return_url"] = url_or_null("default_return_url", v)?;
     }
     if let Some(enabled) = f.login_page {
-        let url = enabled.then(|| format!("{}/p/login/{}", app.public_url(), new_id("test")));
+        let url = enabled.then(|| format!("{public_url}/p/login/{}", new_id("test")));
         obj["login_page"] = json!({ "enabled": enabled, "url": url });
     }
     if let Some(v) = f.name {
@@ -297,14 +284,13 @@ fn apply(app: &App, db: &Db, obj: &mut Value, f: Fields, creating: bool) -> ApiR
     Ok(())
 }
 
-async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
-    let fields = read_fields(&mut p)?;
-    p.finish()?;
-    if fields.features.is_none() {
-        return Err(ApiError::missing_param("features"));
-    }
-    let config = app.write(|db| {
+fn create(p: &mut Params, public_url: &str) -> ApiResult<impl Build + use<>> {
+    let fields = read_fields(p)?;
+    let public_url = public_url.to_string();
+    Ok(move |db: &mut Db| {
+        if fields.features.is_none() {
+            return Err(ApiError::missing_param("features"));
+        }
         let mut obj = base_object(db, "bpc", KIND);
         obj["active"] = json!(true);
         obj["application"] = Value::Null;
@@ -319,55 +305,38 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
         obj["login_page"] = json!({ "enabled": false, "url": null });
         obj["name"] = Value::Null;
         obj["updated"] = obj["created"].clone();
-        apply(&app, db, &mut obj, fields, true)?;
+        apply(&public_url, db, &mut obj, fields, true)?;
         let obj = db.insert(obj);
         db.emit("billing_portal.configuration.created", &obj, None);
         Ok(obj)
-    })?;
-    respond(&app, config, &req.expand)
+    })
 }
 
-async fn update(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
-    let fields = read_fields(&mut p)?;
+fn update(p: &mut Params, public_url: &str) -> ApiResult<impl Apply + use<>> {
+    let fields = read_fields(p)?;
     let active = p.bool("active")?;
-    p.finish()?;
-    let config = app.write(|db| {
-        db.change(
-            (KIND, &id, WHAT),
-            "billing_portal.configuration.updated",
-            |db, obj| {
-                let before = obj.clone();
-                apply(&app, db, obj, fields, false)?;
-                if let Some(active) = active {
-                    if !active && obj["is_default"] == json!(true) {
-                        return Err(ApiError::invalid_param(
-                            "active",
-                            "You cannot deactivate the default configuration.",
-                        ));
-                    }
-                    obj["active"] = json!(active);
-                }
-                if *obj != before {
-                    obj["updated"] = json!(db.now());
-                }
-                Ok(())
-            },
-        )
-    })?;
-    respond(&app, config, &req.expand)
+    let public_url = public_url.to_string();
+    Ok(move |db: &mut Db, obj: &mut Value| {
+        let before = obj.clone();
+        apply(&public_url, db, obj, fields, false)?;
+        if let Some(active) = active {
+            if !active && obj["is_default"] == json!(true) {
+                return Err(ApiError::invalid_param(
+                    "active",
+                    "You cannot deactivate the default configuration.",
+                ));
+            }
+            obj["active"] = json!(active);
+        }
+        if *obj != before {
+            obj["updated"] = json!(db.now());
+        }
+        Ok(())
+    })
 }
 
-async fn list_configurations(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn filter(p: &mut Params) -> ApiResult<impl Keep + use<>> {
     let active = p.bool("active")?;
     let is_default = p.bool("is_default")?;
-    let url = "/v1/billing_portal/configurations";
-    list::filtered(&app, p, &req.expand, (KIND, url), |c| {
-        list::is(c, "active", &active) && list::is(c, "is_default", &is_default)
-    })
+    Ok(move |c: &Value| list::is(c, "active", &active) && list::is(c, "is_default", &is_default))
 }

@@ -1,22 +1,16 @@
 //! `POST /v1/billing_portal/sessions`: a link to the hosted portal page
 //! (`/p/session/{id}`, served by `pages.rs`) for one customer and configuration.
 
-use axum::{Json, Router, extract::State, routing::post};
-use serde_json::{Value, json};
-
-use crate::{
-    App,
-    app::{StripeRequest, respond},
-    error::{ApiError, ApiResult},
-    state::base_object,
-};
+use super::rest::{self, prelude::*};
 
 pub fn routes() -> Router<App> {
-    Router::new().route("/v1/billing_portal/sessions", post(create))
+    Router::new().route(
+        "/v1/billing_portal/sessions",
+        rest::create_with(respond, create),
+    )
 }
 
-async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn create(p: &mut Params, public_url: &str) -> ApiResult<impl Build + use<>> {
     let customer = p.req_str("customer")?;
     let configuration = p.str("configuration")?.filter(|s| !s.is_empty());
     let return_url = p.str("return_url")?.filter(|s| !s.is_empty());
@@ -24,21 +18,20 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
     let flow_data = p.has("flow_data");
     p.allow(&["flow_data"]);
     let on_behalf_of = p.str("on_behalf_of")?;
-    p.finish()?;
-    if flow_data {
-        return Err(ApiError::invalid_param(
-            "flow_data",
-            "flow_data is not supported by the emulator: the portal opens on its home page.",
-        ));
-    }
-    if on_behalf_of.is_some() {
-        return Err(ApiError::invalid_param(
-            "on_behalf_of",
-            "on_behalf_of is not supported by the emulator (no Connect accounts).",
-        ));
-    }
-    let public_url = app.public_url().to_string();
-    let session = app.write(|db| {
+    let public_url = public_url.to_string();
+    Ok(move |db: &mut Db| {
+        if flow_data {
+            return Err(ApiError::invalid_param(
+                "flow_data",
+                "flow_data is not supported by the emulator: the portal opens on its home page.",
+            ));
+        }
+        if on_behalf_of.is_some() {
+            return Err(ApiError::invalid_param(
+                "on_behalf_of",
+                "on_behalf_of is not supported by the emulator (no Connect accounts).",
+            ));
+        }
         db.fetch_param("customer", &customer, "customer", "customer")?;
         let config = match &configuration {
             Some(id) => db.fetch_param(
@@ -90,6 +83,5 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
         s["return_url"] = json!(return_url);
         s["url"] = json!(format!("{public_url}/p/session/{id}"));
         Ok(db.insert(s))
-    })?;
-    respond(&app, session, &req.expand)
+    })
 }

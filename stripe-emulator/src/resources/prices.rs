@@ -1,29 +1,10 @@
 //! `/v1/prices`: unique lookup keys (moved with `transfer_lookup_key`), immutable
 //! amounts and recurrence, metered prices backed by an active billing meter.
 
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    routing::get,
-};
-use serde_json::{Value, json};
-
-use crate::{
-    App,
-    app::{StripeRequest, respond},
-    error::{ApiError, ApiResult},
-    form::{Params, merge_metadata},
-    list,
-    state::{Db, base_object},
-};
+use super::rest::{self, prelude::*};
 
 pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/v1/prices", get(list_prices).post(create))
-        .route(
-            "/v1/prices/{id}",
-            super::retrieve("price", "price", "id").post(update),
-        )
+    rest::resource(("/v1/prices", "price"), filter, create, update)
 }
 
 const INTERVALS: &[&str] = &["day", "week", "month", "year"];
@@ -125,10 +106,9 @@ fn claim_lookup_key(db: &mut Db, id: &str, key: &str, transfer: bool) -> ApiResu
     Ok(())
 }
 
-async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn create(p: &mut Params) -> ApiResult<impl Build + use<>> {
     let product = p.req_str("product")?;
-    let currency = currency(&mut p, "currency")?;
+    let currency = currency(p, "currency")?;
     let unit_amount = p.i64("unit_amount")?;
     let unit_amount_decimal = p.str("unit_amount_decimal")?;
     let nickname = p.str("nickname")?.filter(|n| !n.is_empty());
@@ -141,39 +121,37 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
     p.enum_str("billing_scheme", &["per_unit"])?;
     let recurring_params = p.obj("recurring")?;
     let metadata = p.metadata()?;
-    p.finish()?;
-
-    let (unit_amount, unit_amount_decimal) = match (unit_amount, unit_amount_decimal) {
-        (Some(a), _) if a < 0 => {
+    Ok(move |db: &mut Db| {
+        let (unit_amount, unit_amount_decimal) = match (unit_amount, unit_amount_decimal) {
+            (Some(a), _) if a < 0 => {
+                return Err(ApiError::invalid_param(
+                    "unit_amount",
+                    format!("Invalid non-negative integer: {a}"),
+                ));
+            }
+            (Some(a), None) => (json!(a), json!(a.to_string())),
+            (None, Some(d)) => {
+                let parsed: f64 = d.parse().map_err(|_| {
+                    ApiError::invalid_param("unit_amount_decimal", format!("Invalid decimal: {d}"))
+                })?;
+                let whole = (parsed.fract() == 0.0).then_some(parsed as i64);
+                (json!(whole), json!(d))
+            }
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid(
+                    "You may only specify one of these parameters: unit_amount, unit_amount_decimal.",
+                )
+                .param("unit_amount"));
+            }
+            (None, None) => return Err(ApiError::missing_param("unit_amount")),
+        };
+        if lookup_key.as_ref().is_some_and(|k| k.len() > 200) {
             return Err(ApiError::invalid_param(
-                "unit_amount",
-                format!("Invalid non-negative integer: {a}"),
+                "lookup_key",
+                "Invalid lookup_key: must be at most 200 characters",
             ));
         }
-        (Some(a), None) => (json!(a), json!(a.to_string())),
-        (None, Some(d)) => {
-            let parsed: f64 = d.parse().map_err(|_| {
-                ApiError::invalid_param("unit_amount_decimal", format!("Invalid decimal: {d}"))
-            })?;
-            let whole = (parsed.fract() == 0.0).then_some(parsed as i64);
-            (json!(whole), json!(d))
-        }
-        (Some(_), Some(_)) => {
-            return Err(ApiError::invalid(
-                "You may only specify one of these parameters: unit_amount, unit_amount_decimal.",
-            )
-            .param("unit_amount"));
-        }
-        (None, None) => return Err(ApiError::missing_param("unit_amount")),
-    };
-    if lookup_key.as_ref().is_some_and(|k| k.len() > 200) {
-        return Err(ApiError::invalid_param(
-            "lookup_key",
-            "Invalid lookup_key: must be at most 200 characters",
-        ));
-    }
 
-    let price = app.write(|db| {
         db.fetch_param("product", &product, "product", "product")?;
         let recurring = recurring_params.map(|r| recurring(db, r)).transpose()?;
         let mut obj = base_object(db, "price", "price");
@@ -203,57 +181,47 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
         let obj = db.insert(obj);
         db.emit("price.created", &obj, None);
         Ok(obj)
-    })?;
-    respond(&app, price, &req.expand)
+    })
 }
 
-async fn update(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn update(p: &mut Params) -> ApiResult<impl Apply + use<>> {
     let lookup_key = p.str("lookup_key")?;
     let transfer = p.bool("transfer_lookup_key")?.unwrap_or(false);
     let nickname = p.str("nickname")?;
     let active = p.bool("active")?;
     let tax_behavior = p.enum_str("tax_behavior", TAX_BEHAVIORS)?;
     let metadata = p.metadata()?;
-    p.finish()?;
-    let price = app.write(|db| {
-        db.change(("price", &id, "price"), "price.updated", |db, obj| {
-            match lookup_key.as_deref() {
-                Some("") => obj["lookup_key"] = Value::Null,
-                Some(key) => {
-                    claim_lookup_key(db, &id, key, transfer)?;
-                    obj["lookup_key"] = json!(key);
-                }
-                None => {}
+    Ok(move |db: &mut Db, obj: &mut Value| {
+        let id = obj["id"].as_str().unwrap_or_default().to_string();
+        match lookup_key.as_deref() {
+            Some("") => obj["lookup_key"] = Value::Null,
+            Some(key) => {
+                claim_lookup_key(db, &id, key, transfer)?;
+                obj["lookup_key"] = json!(key);
             }
-            if let Some(v) = nickname {
-                obj["nickname"] = if v.is_empty() { Value::Null } else { json!(v) };
-            }
-            if let Some(v) = active {
-                obj["active"] = json!(v);
-            }
-            if let Some(v) = tax_behavior {
-                obj["tax_behavior"] = json!(v);
-            }
-            merge_metadata(obj, metadata);
-            Ok(())
-        })
-    })?;
-    respond(&app, price, &req.expand)
+            None => {}
+        }
+        if let Some(v) = nickname {
+            obj["nickname"] = if v.is_empty() { Value::Null } else { json!(v) };
+        }
+        if let Some(v) = active {
+            obj["active"] = json!(v);
+        }
+        if let Some(v) = tax_behavior {
+            obj["tax_behavior"] = json!(v);
+        }
+        merge_metadata(obj, metadata);
+        Ok(())
+    })
 }
 
-async fn list_prices(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn filter(p: &mut Params) -> ApiResult<impl Keep + use<>> {
     let active = p.bool("active")?;
     let product = p.str("product")?;
     let currency = p.str("currency")?.map(|c| c.to_ascii_lowercase());
     let kind = p.enum_str("type", &["one_time", "recurring"])?;
     let lookup_keys = p.str_list("lookup_keys")?;
-    let created = list::Range::read(&mut p, "created")?;
+    let created = list::Range::read(p, "created")?;
     let (interval, usage_type, meter) = match p.obj("recurring")? {
         Some(mut r) => {
             let f = (
@@ -266,7 +234,7 @@ async fn list_prices(State(app): State<App>, req: StripeRequest) -> ApiResult<Js
         }
         None => (None, None, None),
     };
-    list::filtered(&app, p, &req.expand, ("price", "/v1/prices"), |o| {
+    Ok(move |o: &Value| {
         let r = &o["recurring"];
         list::is(o, "active", &active)
             && list::is(o, "product", &product)

@@ -1,32 +1,12 @@
 //! `/v1/products`.
 
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    routing::get,
-};
-use serde_json::{Value, json};
-
-use crate::{
-    App,
-    app::{StripeRequest, respond},
-    error::ApiResult,
-    form::merge_metadata,
-    list,
-    state::base_object,
-};
+use super::rest::{self, prelude::*};
 
 pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/v1/products", get(list_products).post(create))
-        .route(
-            "/v1/products/{id}",
-            super::retrieve("product", "product", "id").post(update),
-        )
+    rest::resource(("/v1/products", "product"), filter, create, update)
 }
 
-async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn create(p: &mut Params) -> ApiResult<impl Build + use<>> {
     let name = p.req_str("name")?;
     let active = p.bool("active")?.unwrap_or(true);
     let description = p.str("description")?;
@@ -34,8 +14,7 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
     let unit_label = p.str("unit_label")?;
     let metadata = p.metadata()?;
     let id = p.str("id")?;
-    p.finish()?;
-    let product = app.write(|db| {
+    Ok(move |db: &mut Db| {
         let mut obj = base_object(db, "prod", "product");
         if let Some(id) = id {
             obj["id"] = json!(id);
@@ -58,16 +37,10 @@ async fn create(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Va
         let obj = db.insert(obj);
         db.emit("product.created", &obj, None);
         Ok(obj)
-    })?;
-    respond(&app, product, &req.expand)
+    })
 }
 
-async fn update(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn update(p: &mut Params) -> ApiResult<impl Apply + use<>> {
     let name = p.str("name")?;
     let active = p.bool("active")?;
     let description = p.str("description")?;
@@ -75,40 +48,35 @@ async fn update(
     let unit_label = p.str("unit_label")?;
     let default_price = p.str("default_price")?;
     let metadata = p.metadata()?;
-    p.finish()?;
-    let product = app.write(|db| {
-        db.change(("product", &id, "product"), "product.updated", |db, obj| {
-            if let Some(price) = &default_price {
-                db.fetch("price", price, "price", "default_price")?;
+    Ok(move |db: &mut Db, obj: &mut Value| {
+        if let Some(price) = &default_price {
+            db.fetch("price", price, "price", "default_price")?;
+        }
+        if let Some(v) = active {
+            obj["active"] = json!(v);
+        }
+        for (key, value) in [
+            ("name", name),
+            ("description", description),
+            ("url", url),
+            ("unit_label", unit_label),
+            ("default_price", default_price),
+        ] {
+            if let Some(v) = value {
+                obj[key] = json!(v);
             }
-            if let Some(v) = active {
-                obj["active"] = json!(v);
-            }
-            for (key, value) in [
-                ("name", name),
-                ("description", description),
-                ("url", url),
-                ("unit_label", unit_label),
-                ("default_price", default_price),
-            ] {
-                if let Some(v) = value {
-                    obj[key] = json!(v);
-                }
-            }
-            merge_metadata(obj, metadata);
-            obj["updated"] = json!(db.now());
-            Ok(())
-        })
-    })?;
-    respond(&app, product, &req.expand)
+        }
+        merge_metadata(obj, metadata);
+        obj["updated"] = json!(db.now());
+        Ok(())
+    })
 }
 
-async fn list_products(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn filter(p: &mut Params) -> ApiResult<impl Keep + use<>> {
     let active = p.bool("active")?;
     let url = p.str("url")?;
     let ids = p.str_list("ids")?;
-    list::filtered(&app, p, &req.expand, ("product", "/v1/products"), |o| {
+    Ok(move |o: &Value| {
         list::is(o, "active", &active)
             && list::is(o, "url", &url)
             && ids

@@ -1,36 +1,24 @@
 //! `/v1/subscriptions` (retrieve, list, update, cancel) and `/v1/subscription_items`
 //! (retrieve, list). Subscriptions are created by paying a Checkout Session.
 
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    routing::get,
-};
-use serde_json::{Value, json};
+use axum::routing::MethodFilter;
 
-use crate::{
-    App,
-    app::{StripeRequest, respond},
-    billing,
-    error::{ApiError, ApiResult},
-    form::merge_metadata,
-    list,
-    state::previous_attributes,
-};
+use super::rest::{self, prelude::*};
+use crate::{billing, state::previous_attributes};
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/v1/subscriptions", get(list_subscriptions))
+        .route("/v1/subscriptions", rest::list("subscription", filter))
         .route(
             "/v1/subscriptions/{id}",
-            super::retrieve("subscription", "subscription", "id")
-                .post(update)
-                .delete(cancel),
+            rest::retrieve("subscription", "subscription", "id")
+                .merge(rest::act(update))
+                .merge(rest::act_with(MethodFilter::DELETE, respond, cancel)),
         )
-        .route("/v1/subscription_items", get(list_items))
+        .route("/v1/subscription_items", rest::found(list_items))
         .route(
             "/v1/subscription_items/{id}",
-            super::retrieve("subscription_item", "subscription_item", "id"),
+            rest::retrieve("subscription_item", "subscription_item", "id"),
         )
 }
 
@@ -40,12 +28,7 @@ enum TrialEnd {
     At(i64),
 }
 
-async fn update(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn update(p: &mut Params) -> ApiResult<impl Act + use<>> {
     let trial_end = match p.str("trial_end")?.as_deref() {
         None | Some("") => None,
         Some("now") => Some(TrialEnd::Now),
@@ -96,10 +79,8 @@ async fn update(
         }
         None => None,
     };
-    p.finish()?;
-
-    let sub = app.write(|db| {
-        let before = db.fetch("subscription", &id, "subscription", "id")?;
+    Ok(move |db: &mut Db, id: &str| {
+        let before = db.fetch("subscription", id, "subscription", "id")?;
         let canceled = before["status"] == "canceled";
         if canceled
             && (trial_end.is_some()
@@ -112,11 +93,18 @@ async fn update(
             ));
         }
         if let Some(pm) = &default_payment_method {
-            let obj = db.fetch_param("payment_method", pm, "PaymentMethod", "default_payment_method")?;
+            let obj = db.fetch_param(
+                "payment_method",
+                pm,
+                "PaymentMethod",
+                "default_payment_method",
+            )?;
             if obj["customer"] != before["customer"] {
                 return Err(ApiError::invalid_param(
                     "default_payment_method",
-                    format!("The customer does not have a payment method with the ID {pm}. The payment method must be attached to the customer."),
+                    format!(
+                        "The customer does not have a payment method with the ID {pm}. The payment method must be attached to the customer."
+                    ),
                 ));
             }
         }
@@ -129,7 +117,10 @@ async fn update(
                 "Invalid timestamp: must be an integer Unix timestamp in the future.",
             ));
         }
-        if trial_end.is_some() && before["status"] != "trialing" && matches!(trial_end, Some(TrialEnd::At(_))) {
+        if trial_end.is_some()
+            && before["status"] != "trialing"
+            && matches!(trial_end, Some(TrialEnd::At(_)))
+        {
             return Err(ApiError::invalid_param(
                 "trial_end",
                 "The emulator only moves the end of an existing trial.",
@@ -170,22 +161,16 @@ async fn update(
         if let Some(on) = cancel_at_period_end
             && sub["cancel_at_period_end"] != json!(on)
         {
-            billing::set_cancel_at_period_end(db, &id, on)?;
+            billing::set_cancel_at_period_end(db, id, on)?;
         }
         if matches!(trial_end, Some(TrialEnd::Now)) {
-            billing::end_trial(db, &id, now)?;
+            billing::end_trial(db, id, now)?;
         }
-        db.fetch("subscription", &id, "subscription", "id")
-    })?;
-    respond(&app, sub, &req.expand)
+        db.fetch("subscription", id, "subscription", "id")
+    })
 }
 
-async fn cancel(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    req: StripeRequest,
-) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn cancel(p: &mut Params) -> ApiResult<impl Act + use<>> {
     p.bool("invoice_now")?;
     p.bool("prorate")?;
     let details = match p.obj("cancellation_details")? {
@@ -197,9 +182,8 @@ async fn cancel(
         }
         None => None,
     };
-    p.finish()?;
-    let sub = app.write(|db| {
-        let mut sub = db.fetch("subscription", &id, "subscription", "id")?;
+    Ok(move |db: &mut Db, id: &str| {
+        let mut sub = db.fetch("subscription", id, "subscription", "id")?;
         if let Some((comment, feedback)) = details
             && sub["status"] != "canceled"
         {
@@ -207,13 +191,11 @@ async fn cancel(
             sub["cancellation_details"]["feedback"] = json!(feedback);
             billing::save_subscription(db, sub);
         }
-        billing::cancel_now(db, &id)
-    })?;
-    respond(&app, sub, &req.expand)
+        billing::cancel_now(db, id)
+    })
 }
 
-async fn list_subscriptions(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn filter(p: &mut Params) -> ApiResult<impl Keep + use<>> {
     let customer = p.str("customer")?;
     let status = p.enum_str(
         "status",
@@ -235,8 +217,7 @@ async fn list_subscriptions(State(app): State<App>, req: StripeRequest) -> ApiRe
         "collection_method",
         &["charge_automatically", "send_invoice"],
     )?;
-    let url = "/v1/subscriptions";
-    list::filtered(&app, p, &req.expand, ("subscription", url), |o| {
+    Ok(move |o: &Value| {
         let s = o["status"].as_str().unwrap_or_default();
         let status_matches = match status.as_deref() {
             None => s != "canceled" && s != "incomplete_expired",
@@ -254,17 +235,15 @@ async fn list_subscriptions(State(app): State<App>, req: StripeRequest) -> ApiRe
     })
 }
 
-async fn list_items(State(app): State<App>, req: StripeRequest) -> ApiResult<Json<Value>> {
-    let mut p = req.params;
+fn list_items(p: &mut Params) -> ApiResult<impl Found + use<>> {
     let subscription = p.req_str("subscription")?;
-    let items = app.read(|db| {
+    Ok(move |db: &Db| {
         let sub = db.fetch_param(
             "subscription",
             &subscription,
             "subscription",
             "subscription",
         )?;
-        Ok::<_, ApiError>(sub["items"]["data"].as_array().cloned().unwrap_or_default())
-    })?;
-    list::answer(&app, p, &req.expand, items, "/v1/subscription_items")
+        Ok(sub["items"]["data"].as_array().cloned().unwrap_or_default())
+    })
 }

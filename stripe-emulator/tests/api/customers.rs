@@ -1,20 +1,15 @@
 use serde_json::json;
 
-use crate::support::{Emu, id, ids, parses_as, types};
+use crate::support::{Emu, ids, new_id, parses_as, types};
 
 #[tokio::test]
 async fn customers_crud() {
     let emu = Emu::start().await;
-    let created = emu
-        .post(
+    let created = emu.posted(
             "/v1/customers",
             "email=dev%2Bone@example.com&name=Ada+Lovelace&description=first&metadata[challenge_id]=c1&address[country]=US&preferred_locales[]=en",
-        )
-        .await
-        .ok();
-    let id = id(&created);
-    assert!(id.starts_with("cus_"));
-    assert_eq!(created["object"], "customer");
+        ).await;
+    let id = new_id(&created, "cus_", "customer");
     assert_eq!(created["email"], "dev+one@example.com");
     assert_eq!(created["name"], "Ada Lovelace");
     assert_eq!(created["balance"], 0);
@@ -31,12 +26,11 @@ async fn customers_crud() {
     assert_eq!(emu.get(&format!("/v1/customers/{id}")).await.ok(), created);
 
     let updated = emu
-        .post(
+        .posted(
             &format!("/v1/customers/{id}"),
             "name=Ada+King&description=&metadata[plan]=pair",
         )
-        .await
-        .ok();
+        .await;
     assert_eq!(updated["name"], "Ada King");
     assert_eq!(updated["description"], json!(null));
     assert_eq!(
@@ -99,29 +93,16 @@ async fn customers_crud() {
 #[tokio::test]
 async fn customer_errors() {
     let emu = Emu::start().await;
-    let err = emu
-        .post("/v1/customers", "email=not-an-email")
-        .await
-        .err(400);
-    assert_eq!(err["param"], "email");
-    let err = emu.post("/v1/customers", "nickname=x").await.err(400);
-    assert_eq!(err["message"], "Received unknown parameter: nickname");
-    assert_eq!(err["code"], "parameter_unknown");
-    let err = emu.post("/v1/customers", "metadata=oops").await.err(400);
-    assert_eq!(err["param"], "metadata");
-    let err = emu
-        .post("/v1/customers", "payment_method=pm_missing")
-        .await
-        .err(400);
-    assert_eq!(err["message"], "No such PaymentMethod: 'pm_missing'");
-    let err = emu
-        .post(
-            "/v1/customers",
-            "invoice_settings[default_payment_method]=pm_missing",
-        )
-        .await
-        .err(400);
-    assert_eq!(err["param"], "invoice_settings[default_payment_method]");
+    emu.refuses(
+        "
+        /v1/customers email=not-an-email => param: email
+        /v1/customers nickname=x => message: Received unknown parameter: nickname && code: parameter_unknown
+        /v1/customers metadata=oops => param: metadata
+        /v1/customers payment_method=pm_missing => message: No such PaymentMethod: 'pm_missing'
+        /v1/customers invoice_settings[default_payment_method]=pm_missing => param: invoice_settings[default_payment_method]
+        "
+    )
+    .await;
     let err = emu.get("/v1/customers/cus_missing").await.err(404);
     assert_eq!(err["message"], "No such customer: 'cus_missing'");
     assert_eq!(
@@ -136,7 +117,9 @@ fn unattached_card(db: &mut stripe_emulator::state::Db) -> String {
     let mut pm = stripe_emulator::state::base_object(db, "pm", "payment_method");
     pm["type"] = json!("card");
     pm["customer"] = json!(null);
-    pm["card"] = json!({"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2040});
+    pm["billing_details"] =
+        json!({"address": null, "email": null, "name": null, "phone": null, "tax_id": null});
+    pm["card"] = json!({"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2040, "funding": "credit"});
     db.insert(pm)["id"].as_str().unwrap().to_string()
 }
 
@@ -152,13 +135,10 @@ async fn customers_take_payment_methods() {
     let db = stripe_emulator::app::load(&file).unwrap();
     let emu = Emu::start_with(Some(file), db).await;
 
-    let customer = emu
-        .post(
+    let customer = emu.posted(
             "/v1/customers",
             &format!("email=pay@example.com&payment_method={pm}&invoice_settings[default_payment_method]={pm}"),
-        )
-        .await
-        .ok();
+        ).await;
     let id = customer["id"].as_str().unwrap();
     assert_eq!(
         customer["invoice_settings"]["default_payment_method"],
@@ -182,26 +162,19 @@ async fn customers_take_payment_methods() {
     );
 
     // Someone else's card, and a card that is not the customer's, are refused.
-    let err = emu
-        .post("/v1/customers", &format!("payment_method={pm}"))
-        .await
-        .err(400);
-    assert_eq!(err["code"], "payment_method_unexpected_state");
-    let err = emu
-        .post(
-            &format!("/v1/customers/{id}"),
-            &format!("invoice_settings[default_payment_method]={spare}"),
-        )
-        .await
-        .err(400);
-    assert_eq!(err["param"], "invoice_settings[default_payment_method]");
+    emu.refuses(&format!(
+        "
+        /v1/customers payment_method={pm} => code: payment_method_unexpected_state
+        /v1/customers/{id} invoice_settings[default_payment_method]={spare} => param: invoice_settings[default_payment_method]
+        "
+    ))
+    .await;
     let unset = emu
-        .post(
+        .posted(
             &format!("/v1/customers/{id}"),
             "invoice_settings[default_payment_method]=",
         )
-        .await
-        .ok();
+        .await;
     assert_eq!(
         unset["invoice_settings"]["default_payment_method"],
         json!(null)

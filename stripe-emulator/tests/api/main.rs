@@ -6,7 +6,9 @@ mod events;
 mod meters;
 mod portal_configurations;
 mod prices;
+mod retention;
 mod sdk;
+mod spec;
 #[path = "../support/mod.rs"]
 mod support;
 mod webhook_endpoints;

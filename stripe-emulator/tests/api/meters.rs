@@ -1,20 +1,15 @@
 use serde_json::json;
 
-use crate::support::{Emu, id, ids, parses_as, types};
+use crate::support::{Emu, ids, new_id, parses_as, types};
 
 #[tokio::test]
 async fn meters_lifecycle() {
     let emu = Emu::start().await;
-    let meter = emu
-        .post(
+    let meter = emu.posted(
             "/v1/billing/meters",
             "display_name=Pair+minutes&event_name=pair_minutes&default_aggregation[formula]=sum&customer_mapping[event_payload_key]=stripe_customer_id&customer_mapping[type]=by_id&value_settings[event_payload_key]=minutes",
-        )
-        .await
-        .ok();
-    let id = id(&meter);
-    assert!(id.starts_with("mtr_"));
-    assert_eq!(meter["object"], "billing.meter");
+        ).await;
+    let id = new_id(&meter, "mtr_", "billing.meter");
     assert_eq!(meter["status"], "active");
     assert_eq!(meter["default_aggregation"], json!({"formula": "sum"}));
     assert_eq!(
@@ -25,28 +20,24 @@ async fn meters_lifecycle() {
     parses_as::<stripe_billing::BillingMeter>(&meter);
 
     let renamed = emu
-        .post(&format!("/v1/billing/meters/{id}"), "display_name=Minutes")
-        .await
-        .ok();
+        .posted(&format!("/v1/billing/meters/{id}"), "display_name=Minutes")
+        .await;
     assert_eq!(renamed["display_name"], "Minutes");
     assert_eq!(
         emu.get(&format!("/v1/billing/meters/{id}")).await.ok()["display_name"],
         "Minutes"
     );
 
-    let err = emu
-        .post(
-            "/v1/billing/meters",
-            "display_name=Again&event_name=pair_minutes&default_aggregation[formula]=count",
-        )
-        .await
-        .err(400);
-    assert_eq!(err["param"], "event_name");
+    emu.refuses(
+        "
+        /v1/billing/meters display_name=Again&event_name=pair_minutes&default_aggregation[formula]=count => param: event_name
+        "
+    )
+    .await;
 
     let off = emu
-        .post(&format!("/v1/billing/meters/{id}/deactivate"), "")
-        .await
-        .ok();
+        .posted(&format!("/v1/billing/meters/{id}/deactivate"), "")
+        .await;
     assert_eq!(off["status"], "inactive");
     assert!(off["status_transitions"]["deactivated_at"].is_i64());
     parses_as::<stripe_billing::BillingMeter>(&off);
@@ -60,17 +51,14 @@ async fn meters_lifecycle() {
     // The event name is free again while the meter is inactive, so reactivating conflicts.
     let other = emu.meter("pair_minutes").await;
     let err = emu
-        .post(&format!("/v1/billing/meters/{id}/reactivate"), "")
-        .await
-        .err(400);
+        .refused(&format!("/v1/billing/meters/{id}/reactivate"), "")
+        .await;
     assert!(err["message"].as_str().unwrap().contains(&other), "{err}");
-    emu.post(&format!("/v1/billing/meters/{other}/deactivate"), "")
-        .await
-        .ok();
+    emu.posted(&format!("/v1/billing/meters/{other}/deactivate"), "")
+        .await;
     let on = emu
-        .post(&format!("/v1/billing/meters/{id}/reactivate"), "")
-        .await
-        .ok();
+        .posted(&format!("/v1/billing/meters/{id}/reactivate"), "")
+        .await;
     assert_eq!(on["status"], "active");
     assert_eq!(on["status_transitions"]["deactivated_at"], json!(null));
 
@@ -100,35 +88,23 @@ async fn meters_lifecycle() {
 #[tokio::test]
 async fn meter_errors() {
     let emu = Emu::start().await;
-    let err = emu
-        .post("/v1/billing/meters", "display_name=X&event_name=x")
-        .await
-        .err(400);
-    assert_eq!(
-        err["message"],
-        "Missing required param: default_aggregation."
-    );
-    let err = emu
-        .post(
-            "/v1/billing/meters",
-            "display_name=X&event_name=x&default_aggregation[formula]=avg",
-        )
-        .await
-        .err(400);
-    assert_eq!(err["param"], "default_aggregation[formula]");
-    let err = emu
-        .post("/v1/billing/meters", "display_name=X&event_name=x&default_aggregation[formula]=sum&customer_mapping[event_payload_key]=c&customer_mapping[type]=by_email")
-        .await
-        .err(400);
-    assert_eq!(err["param"], "customer_mapping[type]");
+    emu.refuses(
+        "
+        /v1/billing/meters display_name=X&event_name=x => message: Missing required param: default_aggregation.
+        /v1/billing/meters display_name=X&event_name=x&default_aggregation[formula]=avg => param: default_aggregation[formula]
+        /v1/billing/meters display_name=X&event_name=x&default_aggregation[formula]=sum&customer_mapping[event_payload_key]=c&customer_mapping[type]=by_email => param: customer_mapping[type]
+        "
+    )
+    .await;
     let err = emu.get("/v1/billing/meters/mtr_nope").await.err(404);
     assert_eq!(err["message"], "No such billing meter: 'mtr_nope'");
     let meter = emu.meter("x").await;
-    let err = emu
-        .post(&format!("/v1/billing/meters/{meter}"), "event_name=y")
-        .await
-        .err(400);
-    assert_eq!(err["message"], "Received unknown parameter: event_name");
+    emu.refuses(&format!(
+        "
+        /v1/billing/meters/{meter} event_name=y => message: Received unknown parameter: event_name
+        "
+    ))
+    .await;
 }
 
 #[tokio::test]
@@ -141,13 +117,10 @@ async fn meter_events_are_recorded_once_and_summarized() {
         .unwrap();
     let hour = now - now % 3600;
 
-    let event = emu
-        .post(
+    let event = emu.posted(
             "/v1/billing/meter_events",
             &format!("event_name=pair_minutes&payload[stripe_customer_id]={customer}&payload[value]=25&identifier=evt-1&timestamp={hour}"),
-        )
-        .await
-        .ok();
+        ).await;
     assert_eq!(event["object"], "billing.meter_event");
     assert_eq!(event["identifier"], "evt-1");
     assert_eq!(
@@ -157,37 +130,39 @@ async fn meter_events_are_recorded_once_and_summarized() {
     assert_eq!(event["timestamp"], hour);
     parses_as::<stripe_billing::BillingMeterEvent>(&event);
 
-    // The same identifier again is a duplicate, whatever the payload.
+    // The same identifier again is a repeat, whatever the payload: v1 answers a 400
+    // naming `identifier`, without a code (`duplicate_meter_event` is v2's).
     let err = emu
-        .post(
+        .refused(
             "/v1/billing/meter_events",
             &format!("event_name=pair_minutes&payload[stripe_customer_id]={customer}&payload[value]=5&identifier=evt-1"),
         )
-        .await
-        .err(400);
+        .await;
     assert_eq!(err["param"], "identifier");
     assert!(err["message"].as_str().unwrap().contains("evt-1"), "{err}");
-    assert_eq!(err["code"], "duplicate_meter_event");
+    assert_eq!(
+        err["message"],
+        "An event already exists with identifier evt-1."
+    );
+    assert_eq!(err["type"], "invalid_request_error");
+    assert!(err.get("code").is_none(), "{err}");
 
     // Without a value an event counts 1; without an identifier one is generated.
     let second = emu
-        .post(
+        .posted(
             "/v1/billing/meter_events",
             &format!(
                 "event_name=pair_minutes&payload[stripe_customer_id]={customer}&timestamp={}",
                 hour + 60
             ),
         )
-        .await
-        .ok();
+        .await;
     assert!(!second["identifier"].as_str().unwrap().is_empty());
     // An event an hour earlier lands in another window.
-    emu.post(
+    emu.posted(
         "/v1/billing/meter_events",
         &format!("event_name=pair_minutes&payload[stripe_customer_id]={customer}&payload[value]=100&timestamp={}", hour - 3600),
-    )
-    .await
-    .ok();
+    ).await;
 
     let state = emu.get("/_emulator/state").await.body;
     assert_eq!(state["meter_events"].as_array().unwrap().len(), 3);
@@ -234,68 +209,26 @@ async fn meter_event_errors() {
     let meter = emu.meter("pair_minutes").await;
     let customer = emu.customer("a@b.c").await;
 
-    let err = emu
-        .post(
-            "/v1/billing/meter_events",
-            "event_name=pair_minutes&payload[stripe_customer_id]=cus_ghost",
-        )
-        .await
-        .err(400);
-    assert_eq!(err["message"], "No such customer: 'cus_ghost'");
-    assert_eq!(err["param"], "payload[stripe_customer_id]");
-    let err = emu
-        .post(
-            "/v1/billing/meter_events",
-            &format!("event_name=unknown_event&payload[stripe_customer_id]={customer}"),
-        )
-        .await
-        .err(400);
-    assert_eq!(err["param"], "event_name");
-    let err = emu
-        .post("/v1/billing/meter_events", "event_name=pair_minutes")
-        .await
-        .err(400);
-    assert_eq!(err["message"], "Missing required param: payload.");
-    let err = emu
-        .post(
-            "/v1/billing/meter_events",
-            "event_name=pair_minutes&payload[value]=3",
-        )
-        .await
-        .err(400);
-    assert_eq!(err["param"], "payload[stripe_customer_id]");
-    let err = emu
-        .post(
-            "/v1/billing/meter_events",
-            &format!(
-                "event_name=pair_minutes&payload[stripe_customer_id]={customer}&payload[value]=lots"
-            ),
-        )
-        .await
-        .err(400);
-    assert_eq!(err["param"], "payload[value]");
-    let err = emu
-        .post(
-            "/v1/billing/meter_events",
-            &format!(
-                "event_name=pair_minutes&payload[stripe_customer_id]={customer}&timestamp=1000"
-            ),
-        )
-        .await
-        .err(400);
-    assert_eq!(err["param"], "timestamp");
+    emu.refuses(&format!(
+        "
+        /v1/billing/meter_events event_name=pair_minutes&payload[stripe_customer_id]=cus_ghost => message: No such customer: 'cus_ghost' && param: payload[stripe_customer_id]
+        /v1/billing/meter_events event_name=unknown_event&payload[stripe_customer_id]={customer} => param: event_name
+        /v1/billing/meter_events event_name=pair_minutes => message: Missing required param: payload.
+        /v1/billing/meter_events event_name=pair_minutes&payload[value]=3 => param: payload[stripe_customer_id]
+        /v1/billing/meter_events event_name=pair_minutes&payload[stripe_customer_id]={customer}&payload[value]=lots => param: payload[value]
+        /v1/billing/meter_events event_name=pair_minutes&payload[stripe_customer_id]={customer}&timestamp=1000 => param: timestamp
+        "
+    ))
+    .await;
 
-    emu.post(&format!("/v1/billing/meters/{meter}/deactivate"), "")
-        .await
-        .ok();
-    let err = emu
-        .post(
-            "/v1/billing/meter_events",
-            &format!("event_name=pair_minutes&payload[stripe_customer_id]={customer}"),
-        )
-        .await
-        .err(400);
-    assert_eq!(err["param"], "event_name");
+    emu.posted(&format!("/v1/billing/meters/{meter}/deactivate"), "")
+        .await;
+    emu.refuses(&format!(
+        "
+        /v1/billing/meter_events event_name=pair_minutes&payload[stripe_customer_id]={customer} => param: event_name
+        "
+    ))
+    .await;
     assert_eq!(
         emu.get("/_emulator/state").await.body["meter_events"],
         json!([])

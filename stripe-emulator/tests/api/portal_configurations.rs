@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::support::{Emu, id, ids, parses_as};
+use crate::support::{Emu, ids, new_id, parses_as};
 
 const FULL: &str = "business_profile[headline]=Pair+with+/dev/chat&business_profile[privacy_policy_url]=https://example.com/privacy\
 &features[payment_method_update][enabled]=true\
@@ -13,13 +13,8 @@ const FULL: &str = "business_profile[headline]=Pair+with+/dev/chat&business_prof
 #[tokio::test]
 async fn portal_configurations_crud() {
     let emu = Emu::start().await;
-    let config = emu
-        .post("/v1/billing_portal/configurations", FULL)
-        .await
-        .ok();
-    let id = id(&config);
-    assert!(id.starts_with("bpc_"));
-    assert_eq!(config["object"], "billing_portal.configuration");
+    let config = emu.posted("/v1/billing_portal/configurations", FULL).await;
+    let id = new_id(&config, "bpc_", "billing_portal.configuration");
     assert_eq!(config["active"], true);
     assert_eq!(
         config["is_default"], true,
@@ -63,12 +58,11 @@ async fn portal_configurations_crud() {
     parses_as::<stripe_billing::BillingPortalConfiguration>(&config);
 
     let second = emu
-        .post(
+        .posted(
             "/v1/billing_portal/configurations",
             "features[invoice_history][enabled]=false&login_page[enabled]=true",
         )
-        .await
-        .ok();
+        .await;
     let second_id = second["id"].as_str().unwrap().to_string();
     assert_eq!(second["is_default"], false);
     assert_eq!(
@@ -89,20 +83,16 @@ async fn portal_configurations_crud() {
 
     let product = emu.product("P").await;
     let price = emu
-        .post(
+        .posted(
             "/v1/prices",
             &format!("product={product}&currency=usd&unit_amount=6000&recurring[interval]=month"),
         )
-        .await
-        .ok();
+        .await;
     let price = price["id"].as_str().unwrap();
-    let updated = emu
-        .post(
+    let updated = emu.posted(
             &format!("/v1/billing_portal/configurations/{second_id}"),
             &format!("active=false&features[subscription_cancel][mode]=immediately&features[subscription_update][enabled]=true&features[subscription_update][default_allowed_updates][]=price&features[subscription_update][products][0][product]={product}&features[subscription_update][products][0][prices][]={price}&business_profile[headline]=Hi"),
-        )
-        .await
-        .ok();
+        ).await;
     assert_eq!(updated["active"], false);
     assert_eq!(
         updated["features"]["subscription_cancel"]["mode"],
@@ -162,60 +152,17 @@ async fn portal_configurations_crud() {
 #[tokio::test]
 async fn portal_configuration_errors() {
     let emu = Emu::start().await;
-    let err = emu
-        .post(
-            "/v1/billing_portal/configurations",
-            "business_profile[headline]=x",
-        )
-        .await
-        .err(400);
-    assert_eq!(err["message"], "Missing required param: features.");
-    let err = emu
-        .post(
-            "/v1/billing_portal/configurations",
-            "features[invoice_history][on]=true",
-        )
-        .await
-        .err(400);
-    assert_eq!(
-        err["message"],
-        "Missing required param: features[invoice_history][enabled]."
-    );
-    let err = emu
-        .post(
-            "/v1/billing_portal/configurations",
-            "features[subscription_cancel][enabled]=true&features[subscription_cancel][mode]=later",
-        )
-        .await
-        .err(400);
-    assert_eq!(err["param"], "features[subscription_cancel][mode]");
-    let err = emu
-        .post(
-            "/v1/billing_portal/configurations",
-            "features[invoice_history][enabled]=true&features[invoice_history][extra]=1",
-        )
-        .await
-        .err(400);
-    assert_eq!(
-        err["message"],
-        "Received unknown parameter: features[invoice_history][extra]"
-    );
-    let err = emu
-        .post(
-            "/v1/billing_portal/configurations",
-            "features[subscription_update][enabled]=true",
-        )
-        .await
-        .err(400);
-    assert_eq!(err["param"], "features[subscription_update][products]");
-    let err = emu
-        .post(
-            "/v1/billing_portal/configurations",
-            "features[invoice_history][enabled]=yes",
-        )
-        .await
-        .err(400);
-    assert_eq!(err["message"], "Invalid boolean: yes");
+    emu.refuses(
+        "
+        /v1/billing_portal/configurations business_profile[headline]=x => message: Missing required param: features.
+        /v1/billing_portal/configurations features[invoice_history][on]=true => message: Missing required param: features[invoice_history][enabled].
+        /v1/billing_portal/configurations features[subscription_cancel][enabled]=true&features[subscription_cancel][mode]=later => param: features[subscription_cancel][mode]
+        /v1/billing_portal/configurations features[invoice_history][enabled]=true&features[invoice_history][extra]=1 => message: Received unknown parameter: features[invoice_history][extra]
+        /v1/billing_portal/configurations features[subscription_update][enabled]=true => param: features[subscription_update][products]
+        /v1/billing_portal/configurations features[invoice_history][enabled]=yes => message: Invalid boolean: yes
+        "
+    )
+    .await;
     let err = emu
         .get("/v1/billing_portal/configurations?limit=101")
         .await
@@ -228,19 +175,16 @@ async fn portal_configuration_errors() {
     assert_eq!(err["code"], "resource_missing");
 
     let config = emu
-        .post(
+        .posted(
             "/v1/billing_portal/configurations",
             "features[invoice_history][enabled]=true",
         )
-        .await
-        .ok();
+        .await;
     let id = config["id"].as_str().unwrap();
-    let err = emu
-        .post(
-            &format!("/v1/billing_portal/configurations/{id}"),
-            "active=false",
-        )
-        .await
-        .err(400);
-    assert_eq!(err["param"], "active");
+    emu.refuses(&format!(
+        "
+        /v1/billing_portal/configurations/{id} active=false => param: active
+        "
+    ))
+    .await;
 }

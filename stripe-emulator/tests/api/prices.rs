@@ -6,13 +6,10 @@ use crate::support::{Emu, id, ids, parses_as};
 async fn create_retrieve_update_and_list_prices() {
     let emu = Emu::start().await;
     let product = emu.product("Paircode").await;
-    let monthly = emu
-        .post(
+    let monthly = emu.posted(
             "/v1/prices",
             &format!("product={product}&currency=USD&unit_amount=6000&nickname=Monthly&lookup_key=paircode_monthly&recurring[interval]=month&metadata[challenge_id]=c1"),
-        )
-        .await
-        .ok();
+        ).await;
     assert!(monthly["id"].as_str().unwrap().starts_with("price_"));
     assert_eq!(monthly["object"], "price");
     assert_eq!(monthly["currency"], "usd");
@@ -30,12 +27,11 @@ async fn create_retrieve_update_and_list_prices() {
     parses_as::<stripe_shared::Price>(&monthly);
 
     let once = emu
-        .post(
+        .posted(
             "/v1/prices",
             &format!("product={product}&currency=usd&unit_amount=500"),
         )
-        .await
-        .ok();
+        .await;
     assert_eq!(once["type"], "one_time");
     assert_eq!(once["recurring"], json!(null));
     parses_as::<stripe_shared::Price>(&once);
@@ -50,12 +46,11 @@ async fn create_retrieve_update_and_list_prices() {
     parses_as::<stripe_shared::Price>(&got);
 
     let updated = emu
-        .post(
+        .posted(
             &format!("/v1/prices/{id}"),
             "nickname=Pro&active=false&metadata[challenge_id]=&metadata[tier]=pro",
         )
-        .await
-        .ok();
+        .await;
     assert_eq!(updated["nickname"], "Pro");
     assert_eq!(updated["active"], false);
     assert_eq!(updated["metadata"], json!({"tier": "pro"}));
@@ -99,70 +94,30 @@ async fn price_errors_are_stripe_shaped() {
     let emu = Emu::start().await;
     let product = emu.product("P").await;
 
-    let err = emu
-        .post("/v1/prices", &format!("product={product}&unit_amount=100"))
-        .await
-        .err(400);
-    assert_eq!(err["type"], "invalid_request_error");
-    assert_eq!(err["code"], "parameter_missing");
-    assert_eq!(err["param"], "currency");
-    assert_eq!(err["message"], "Missing required param: currency.");
-
-    let err = emu
-        .post(
-            "/v1/prices",
-            &format!("product={product}&currency=usd&unit_amount=ten"),
-        )
-        .await
-        .err(400);
-    assert_eq!(err["param"], "unit_amount");
-    assert_eq!(err["message"], "Invalid integer: ten");
-
-    let err = emu
-        .post(
-            "/v1/prices",
-            "product=prod_missing&currency=usd&unit_amount=1",
-        )
-        .await
-        .err(400);
-    assert_eq!(err["code"], "resource_missing");
-    assert_eq!(err["message"], "No such product: 'prod_missing'");
-
-    let err = emu
-        .post(
-            "/v1/prices",
-            &format!("product={product}&currency=usd&unit_amount=1&recurring[interval]=fortnight"),
-        )
-        .await
-        .err(400);
-    assert_eq!(err["param"], "recurring[interval]");
-
-    let err = emu
-        .post("/v1/prices", &format!("product={product}&currency=usd&unit_amount=1&recurring[interval]=month&recurring[aggregate_usage]=sum"))
-        .await
-        .err(400);
-    assert_eq!(
-        err["message"],
-        "Received unknown parameter: recurring[aggregate_usage]"
-    );
+    emu.refuses(&format!(
+        "
+        /v1/prices product={product}&unit_amount=100 => type: invalid_request_error && code: parameter_missing && param: currency && message: Missing required param: currency.
+        /v1/prices product={product}&currency=usd&unit_amount=ten => param: unit_amount && message: Invalid integer: ten
+        /v1/prices product=prod_missing&currency=usd&unit_amount=1 => code: resource_missing && message: No such product: 'prod_missing'
+        /v1/prices product={product}&currency=usd&unit_amount=1&recurring[interval]=fortnight => param: recurring[interval]
+        /v1/prices product={product}&currency=usd&unit_amount=1&recurring[interval]=month&recurring[aggregate_usage]=sum => message: Received unknown parameter: recurring[aggregate_usage]
+        "
+    ))
+    .await;
 
     let price = emu
-        .post(
+        .posted(
             "/v1/prices",
             &format!("product={product}&currency=usd&unit_amount=100&recurring[interval]=month"),
         )
-        .await
-        .ok();
+        .await;
     let id = price["id"].as_str().unwrap();
     for immutable in [
         "unit_amount=200",
         "currency=eur",
         "recurring[interval]=year",
     ] {
-        let err = emu
-            .post(&format!("/v1/prices/{id}"), immutable)
-            .await
-            .err(400);
+        let err = emu.refused(&format!("/v1/prices/{id}"), immutable).await;
         assert_eq!(err["code"], "parameter_unknown");
         let name = immutable
             .split('[')
@@ -199,10 +154,10 @@ async fn lookup_keys_are_unique_unless_transferred() {
             "product={product}&currency=usd&unit_amount={amount}&recurring[interval]=month&lookup_key=monthly{extra}"
         )
     };
-    let first = emu.post("/v1/prices", &create(6000, "")).await.ok();
+    let first = emu.posted("/v1/prices", &create(6000, "")).await;
     let first_id = id(&first);
 
-    let err = emu.post("/v1/prices", &create(7000, "")).await.err(400);
+    let err = emu.refused("/v1/prices", &create(7000, "")).await;
     assert_eq!(
         err["message"],
         format!("A price (`{first_id}`) already uses that lookup key.")
@@ -218,9 +173,8 @@ async fn lookup_keys_are_unique_unless_transferred() {
     );
 
     let second = emu
-        .post("/v1/prices", &create(7000, "&transfer_lookup_key=true"))
-        .await
-        .ok();
+        .posted("/v1/prices", &create(7000, "&transfer_lookup_key=true"))
+        .await;
     let second_id = id(&second);
     assert_eq!(second["lookup_key"], "monthly");
     assert_eq!(
@@ -245,33 +199,29 @@ async fn lookup_keys_are_unique_unless_transferred() {
 
     // Through update: refused, then moved back.
     let err = emu
-        .post(&format!("/v1/prices/{first_id}"), "lookup_key=monthly")
-        .await
-        .err(400);
+        .refused(&format!("/v1/prices/{first_id}"), "lookup_key=monthly")
+        .await;
     assert_eq!(
         err["message"],
         format!("A price (`{second_id}`) already uses that lookup key.")
     );
     let moved = emu
-        .post(
+        .posted(
             &format!("/v1/prices/{first_id}"),
             "lookup_key=monthly&transfer_lookup_key=true",
         )
-        .await
-        .ok();
+        .await;
     assert_eq!(moved["lookup_key"], "monthly");
     assert_eq!(
         emu.get(&format!("/v1/prices/{second_id}")).await.ok()["lookup_key"],
         json!(null)
     );
     // Keeping one's own key is no conflict; an empty value removes it.
-    emu.post(&format!("/v1/prices/{first_id}"), "lookup_key=monthly")
-        .await
-        .ok();
+    emu.posted(&format!("/v1/prices/{first_id}"), "lookup_key=monthly")
+        .await;
     let cleared = emu
-        .post(&format!("/v1/prices/{first_id}"), "lookup_key=")
-        .await
-        .ok();
+        .posted(&format!("/v1/prices/{first_id}"), "lookup_key=")
+        .await;
     assert_eq!(cleared["lookup_key"], json!(null));
 }
 
@@ -282,38 +232,21 @@ async fn metered_prices_need_an_active_meter() {
     let meter = emu.meter("paircode_minutes").await;
     let base = format!("product={product}&currency=usd&unit_amount=10&recurring[interval]=month");
 
-    let err = emu
-        .post(
-            "/v1/prices",
-            &format!("{base}&recurring[usage_type]=metered"),
-        )
-        .await
-        .err(400);
-    assert_eq!(err["param"], "recurring[meter]");
-    let err = emu
-        .post(
-            "/v1/prices",
-            &format!("{base}&recurring[meter]=mtr_missing"),
-        )
-        .await
-        .err(400);
-    assert_eq!(err["message"], "No such billing meter: 'mtr_missing'");
-    let err = emu
-        .post(
-            "/v1/prices",
-            &format!("{base}&recurring[usage_type]=licensed&recurring[meter]={meter}"),
-        )
-        .await
-        .err(400);
-    assert_eq!(err["param"], "recurring[meter]");
+    emu.refuses(&format!(
+        "
+        /v1/prices {base}&recurring[usage_type]=metered => param: recurring[meter]
+        /v1/prices {base}&recurring[meter]=mtr_missing => message: No such billing meter: 'mtr_missing'
+        /v1/prices {base}&recurring[usage_type]=licensed&recurring[meter]={meter} => param: recurring[meter]
+        "
+    ))
+    .await;
 
     let price = emu
-        .post(
+        .posted(
             "/v1/prices",
             &format!("{base}&recurring[usage_type]=metered&recurring[meter]={meter}"),
         )
-        .await
-        .ok();
+        .await;
     assert_eq!(price["recurring"]["usage_type"], "metered");
     assert_eq!(price["recurring"]["meter"], meter.as_str());
     parses_as::<stripe_shared::Price>(&price);
@@ -325,15 +258,12 @@ async fn metered_prices_need_an_active_meter() {
         .ok();
     assert_eq!(ids(&listed), vec![id(&price)]);
 
-    emu.post(&format!("/v1/billing/meters/{meter}/deactivate"), "")
-        .await
-        .ok();
-    let err = emu
-        .post("/v1/prices", &format!("{base}&recurring[meter]={meter}"))
-        .await
-        .err(400);
-    assert!(
-        err["message"].as_str().unwrap().contains("inactive"),
-        "{err}"
-    );
+    emu.posted(&format!("/v1/billing/meters/{meter}/deactivate"), "")
+        .await;
+    emu.refuses(&format!(
+        "
+        /v1/prices {base}&recurring[meter]={meter} => message ~ inactive
+        "
+    ))
+    .await;
 }

@@ -4,7 +4,7 @@ use axum::{Router, body::Bytes, http::HeaderMap, routing::post};
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use crate::support::{Emu, id, ids, parses_as};
+use crate::support::{Emu, ids, new_id, parses_as};
 
 /// A local HTTP server standing in for the app's webhook route: it hands every
 /// delivery (signature header, raw body) to the test.
@@ -41,16 +41,11 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<(String, String)>) -> (String, St
 #[tokio::test]
 async fn webhook_endpoints_crud() {
     let emu = Emu::start().await;
-    let created = emu
-        .post(
+    let created = emu.posted(
             "/v1/webhook_endpoints",
             "url=http://127.0.0.1:9000/webhook&enabled_events[]=checkout.session.completed&enabled_events[]=customer.subscription.updated&description=app&metadata[challenge_id]=c1",
-        )
-        .await
-        .ok();
-    let id = id(&created);
-    assert!(id.starts_with("we_"));
-    assert_eq!(created["object"], "webhook_endpoint");
+        ).await;
+    let id = new_id(&created, "we_", "webhook_endpoint");
     assert!(created["secret"].as_str().unwrap().starts_with("whsec_"));
     assert_eq!(created["status"], "enabled");
     assert_eq!(
@@ -71,28 +66,25 @@ async fn webhook_endpoints_crud() {
     parses_as::<stripe_misc::WebhookEndpoint>(&got);
 
     let updated = emu
-        .post(
+        .posted(
             &format!("/v1/webhook_endpoints/{id}"),
             "disabled=true&enabled_events[]=*&url=https://example.com/hook",
         )
-        .await
-        .ok();
+        .await;
     assert_eq!(updated["status"], "disabled");
     assert_eq!(updated["enabled_events"], json!(["*"]));
     assert_eq!(updated["url"], "https://example.com/hook");
     let enabled = emu
-        .post(&format!("/v1/webhook_endpoints/{id}"), "disabled=false")
-        .await
-        .ok();
+        .posted(&format!("/v1/webhook_endpoints/{id}"), "disabled=false")
+        .await;
     assert_eq!(enabled["status"], "enabled");
 
     let other = emu
-        .post(
+        .posted(
             "/v1/webhook_endpoints",
             "url=http://127.0.0.1:1/x&enabled_events[]=*",
         )
-        .await
-        .ok();
+        .await;
     let other = other["id"].as_str().unwrap().to_string();
     assert_eq!(
         ids(&emu.get("/v1/webhook_endpoints").await.ok()),
@@ -123,36 +115,21 @@ async fn webhook_endpoints_crud() {
 #[tokio::test]
 async fn webhook_endpoint_errors() {
     let emu = Emu::start().await;
+    emu.refuses(
+        "
+        /v1/webhook_endpoints enabled_events[]=* => message: Missing required param: url.
+        /v1/webhook_endpoints url=http://x.test/h => message: Missing required param: enabled_events.
+        /v1/webhook_endpoints url=ftp://x&enabled_events[]=* => param: url
+        /v1/webhook_endpoints url=http://x.test/h&enabled_events[]=Not+An+Event => param: enabled_events
+        "
+    )
+    .await;
     let err = emu
-        .post("/v1/webhook_endpoints", "enabled_events[]=*")
-        .await
-        .err(400);
-    assert_eq!(err["message"], "Missing required param: url.");
-    let err = emu
-        .post("/v1/webhook_endpoints", "url=http://x.test/h")
-        .await
-        .err(400);
-    assert_eq!(err["message"], "Missing required param: enabled_events.");
-    let err = emu
-        .post("/v1/webhook_endpoints", "url=ftp://x&enabled_events[]=*")
-        .await
-        .err(400);
-    assert_eq!(err["param"], "url");
-    let err = emu
-        .post(
-            "/v1/webhook_endpoints",
-            "url=http://x.test/h&enabled_events[]=Not+An+Event",
-        )
-        .await
-        .err(400);
-    assert_eq!(err["param"], "enabled_events");
-    let err = emu
-        .post(
+        .refused(
             "/v1/webhook_endpoints",
             "url=http://x.test/h&enabled_events[]=*&secret=whsec_mine",
         )
-        .await
-        .err(400);
+        .await;
     assert_eq!(err["message"], "Received unknown parameter: secret");
     assert_eq!(
         emu.get("/v1/webhook_endpoints/we_missing").await.err(404)["message"],
@@ -171,49 +148,41 @@ async fn deliveries_are_signed_and_typed() {
     let emu = Emu::start().await;
     let (url, mut rx) = receiver().await;
     let endpoint = emu
-        .post(
+        .posted(
             "/v1/webhook_endpoints",
             &format!("url={url}&enabled_events[]=*"),
         )
-        .await
-        .ok();
+        .await;
     let secret = endpoint["secret"].as_str().unwrap().to_string();
     let only_customers = emu
-        .post(
+        .posted(
             "/v1/webhook_endpoints",
             &format!("url={url}&enabled_events[]=customer.created"),
         )
-        .await
-        .ok();
+        .await;
     let customers_secret = only_customers["secret"].as_str().unwrap().to_string();
 
     let product = emu.product("P").await;
     let meter = emu.meter("minutes").await;
     let customer = emu.customer("a@example.com").await;
-    emu.post(&format!("/v1/customers/{customer}"), "name=A")
-        .await
-        .ok();
-    emu.post(
+    emu.posted(&format!("/v1/customers/{customer}"), "name=A")
+        .await;
+    emu.posted(
         "/v1/prices",
         &format!("product={product}&currency=usd&unit_amount=10&recurring[interval]=month&recurring[meter]={meter}"),
-    )
-    .await
-    .ok();
-    emu.post(
+    ).await;
+    emu.posted(
         &format!("/v1/billing/meters/{meter}"),
         "display_name=Minutes",
     )
-    .await
-    .ok();
-    emu.post(&format!("/v1/billing/meters/{meter}/deactivate"), "")
-        .await
-        .ok();
-    emu.post(
+    .await;
+    emu.posted(&format!("/v1/billing/meters/{meter}/deactivate"), "")
+        .await;
+    emu.posted(
         "/v1/billing_portal/configurations",
         "features[invoice_history][enabled]=true",
     )
-    .await
-    .ok();
+    .await;
     emu.delete(&format!("/v1/customers/{customer}")).await.ok();
 
     let expected = [

@@ -124,12 +124,11 @@ async fn expand_replaces_ids_with_objects() {
     let emu = Emu::start().await;
     let product = emu.product("Paircode").await;
     let price = emu
-        .post(
+        .posted(
             "/v1/prices",
             &format!("product={product}&currency=usd&unit_amount=6000&expand[]=product"),
         )
-        .await
-        .ok();
+        .await;
     assert_eq!(price["product"]["id"], product.as_str());
     assert_eq!(price["product"]["name"], "Paircode");
     let stored = emu
@@ -208,4 +207,15 @@ async fn concurrent_writes_lose_nothing() {
             .iter()
             .all(|r| r["status"].as_u64().unwrap() < 500)
     );
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_a_form_is_answered_as_such_and_creates_nothing() {
+    let emu = Emu::start().await;
+    let mixed = "name=x&name[a]=y"; // a value and a hash under one name
+    let err = emu.post("/v1/products", mixed).await.err(400);
+    assert_eq!(err["type"], "invalid_request_error");
+    let message = err["message"].as_str().unwrap();
+    assert!(message.starts_with("Invalid request body"), "{err}");
+    assert_eq!(emu.get("/v1/products").await.ok()["data"], json!([]));
 }

@@ -77,7 +77,7 @@ async fn session_create_validates_as_stripe_does() {
         ),
     ];
     for (body, message, param) in cases {
-        let err = emu.post("/v1/checkout/sessions", &body).await.err(400);
+        let err = emu.refused("/v1/checkout/sessions", &body).await;
         assert!(
             err["message"].as_str().unwrap().contains(message),
             "{body}: {err}"
@@ -87,38 +87,30 @@ async fn session_create_validates_as_stripe_does() {
     }
 
     // An inactive price and a one-time price are refused too.
-    emu.post(&format!("/v1/prices/{monthly}"), "active=false")
-        .await
-        .ok();
-    let err = emu
-        .post(
-            "/v1/checkout/sessions",
-            &format!("{ok}&line_items[0][price]={monthly}&line_items[0][quantity]=1"),
-        )
-        .await
-        .err(400);
-    assert!(
-        err["message"].as_str().unwrap().contains("inactive"),
-        "{err}"
-    );
-    let product = emu.post("/v1/products", "name=Once").await.ok();
+    emu.posted(&format!("/v1/prices/{monthly}"), "active=false")
+        .await;
+    emu.refuses(&format!(
+        "
+        /v1/checkout/sessions {ok}&line_items[0][price]={monthly}&line_items[0][quantity]=1 => message ~ inactive
+        "
+    ))
+    .await;
+    let product = emu.posted("/v1/products", "name=Once").await;
     let once = emu
-        .post(
+        .posted(
             "/v1/prices",
             &format!("product={}&currency=usd&unit_amount=100", id(&product)),
         )
-        .await
-        .ok();
+        .await;
     let err = emu
-        .post(
+        .refused(
             "/v1/checkout/sessions",
             &format!(
                 "{ok}&line_items[0][price]={}&line_items[0][quantity]=1",
                 id(&once)
             ),
         )
-        .await
-        .err(400);
+        .await;
     assert!(
         err["message"].as_str().unwrap().contains("recurring price"),
         "{err}"
@@ -206,21 +198,15 @@ async fn expiring_only_works_on_open_sessions() {
     let s = emu.session(&monthly, Some(1), "").await;
     let sid = id(&s);
     let expired = emu
-        .post(&format!("/v1/checkout/sessions/{sid}/expire"), "")
-        .await
-        .ok();
+        .posted(&format!("/v1/checkout/sessions/{sid}/expire"), "")
+        .await;
     assert_eq!(expired["status"], "expired");
-    let again = emu
-        .post(&format!("/v1/checkout/sessions/{sid}/expire"), "")
-        .await
-        .err(400);
-    assert!(
-        again["message"]
-            .as_str()
-            .unwrap()
-            .contains("status in [\"open\"]"),
-        "{again}"
-    );
+    emu.refuses(&format!(
+        "
+        /v1/checkout/sessions/{sid}/expire => message ~ status in [\"open\"]
+        "
+    ))
+    .await;
     assert_eq!(emu.events("checkout.session.expired").await.len(), 1);
     // An expired session cannot be paid.
     let err = emu.pay(&sid, "4242424242424242").await.unwrap_err();

@@ -77,24 +77,21 @@ async fn a_metered_subscription_bills_unit_price_times_usage() {
     let sid = id(&sub);
     let customer = sub["customer"].as_str().unwrap().to_string();
     for i in 0..3 {
-        emu.post(
+        emu.posted(
             "/v1/billing/meter_events",
             &format!("event_name={event_name}&payload[stripe_customer_id]={customer}&payload[value]=1&identifier=click-{i}"),
-        )
-        .await
-        .ok();
+        ).await;
     }
     // Someone else's usage does not count.
-    let other = emu.post("/v1/customers", "email=x@example.com").await.ok();
-    emu.post(
+    let other = emu.posted("/v1/customers", "email=x@example.com").await;
+    emu.posted(
         "/v1/billing/meter_events",
         &format!(
             "event_name={event_name}&payload[stripe_customer_id]={}&payload[value]=5",
             id(&other)
         ),
     )
-    .await
-    .ok();
+    .await;
     emu.advance(32 * DAY).await;
     let all = invoices(&emu, &sid).await;
     assert_eq!(all.len(), 2);
@@ -124,20 +121,10 @@ async fn the_clock_ends_trials_and_failed_renewals_go_past_due() {
     let emu = Emu::start().await;
     let (monthly, _, _) = emu.catalog().await;
     let good = emu
-        .subscribe(
-            &monthly,
-            Some(1),
-            "&customer_email=g@example.com&subscription_data[trial_period_days]=3",
-            "4242424242424242",
-        )
+        .trialing(&monthly, "g@example.com", "4242424242424242")
         .await;
     let bad = emu
-        .subscribe(
-            &monthly,
-            Some(1),
-            "&customer_email=b@example.com&subscription_data[trial_period_days]=3",
-            "4000000000000341",
-        )
+        .trialing(&monthly, "b@example.com", "4000000000000341")
         .await;
     emu.advance(3 * DAY + 60).await;
     let good_now = emu

@@ -14,12 +14,7 @@ async fn subscriptions_and_invoices_survive_a_restart() {
     let first = Emu::start_with(Some(path.clone()), app::load(&path).unwrap()).await;
     let (monthly, _, _) = first.catalog().await;
     let sub = first
-        .subscribe(
-            &monthly,
-            Some(1),
-            "&customer_email=s@example.com&subscription_data[trial_period_days]=3",
-            "4000000000000341",
-        )
+        .trialing(&monthly, "s@example.com", "4000000000000341")
         .await;
     let sid = id(&sub);
     // Every request saves; the file is complete JSON (written atomically).

@@ -7,35 +7,26 @@ use crate::support::{Emu, id, parses_as};
 #[tokio::test]
 async fn portal_sessions_link_a_customer_to_a_configuration() {
     let emu = Emu::start().await;
-    let customer = emu.post("/v1/customers", "email=p@example.com").await.ok();
+    let customer = emu.posted("/v1/customers", "email=p@example.com").await;
     let cus = id(&customer);
     // No configuration yet: Stripe asks for one.
-    let err = emu
-        .post(
-            "/v1/billing_portal/sessions",
-            &format!("customer={cus}&return_url=https://app.test/dashboard"),
-        )
-        .await
-        .err(400);
-    assert!(
-        err["message"].as_str().unwrap().contains("portal settings"),
-        "{err}"
-    );
+    emu.refuses(&format!(
+        "
+        /v1/billing_portal/sessions customer={cus}&return_url=https://app.test/dashboard => message ~ portal settings
+        "
+    ))
+    .await;
 
-    let config = emu
-        .post(
+    let config = emu.posted(
             "/v1/billing_portal/configurations",
             "business_profile[headline]=%2Fdev%2Fchat&features[subscription_cancel][enabled]=true&features[subscription_cancel][mode]=immediately&features[payment_method_update][enabled]=true&features[invoice_history][enabled]=true&default_return_url=https://app.test/dashboard",
-        )
-        .await
-        .ok();
+        ).await;
     let s = emu
-        .post(
+        .posted(
             "/v1/billing_portal/sessions",
             &format!("customer={cus}&configuration={}", id(&config)),
         )
-        .await
-        .ok();
+        .await;
     parses_as::<stripe_billing::BillingPortalSession>(&s);
     let sid = id(&s);
     assert!(sid.starts_with("bps_"));
@@ -51,12 +42,11 @@ async fn portal_sessions_link_a_customer_to_a_configuration() {
 
     // Without `configuration`, the default one is used; return_url is honoured.
     let s = emu
-        .post(
+        .posted(
             "/v1/billing_portal/sessions",
             &format!("customer={cus}&return_url=https://app.test/elsewhere"),
         )
-        .await
-        .ok();
+        .await;
     assert_eq!(s["configuration"], config["id"]);
     assert_eq!(s["return_url"], "https://app.test/elsewhere");
 
@@ -73,10 +63,7 @@ async fn portal_sessions_link_a_customer_to_a_configuration() {
         ),
         (format!("customer={cus}&colour=red"), "colour"),
     ] {
-        let err = emu
-            .post("/v1/billing_portal/sessions", &body)
-            .await
-            .err(400);
+        let err = emu.refused("/v1/billing_portal/sessions", &body).await;
         assert_eq!(err["param"], param, "{body}: {err}");
     }
 }

@@ -124,12 +124,11 @@ async fn ending_a_trial_now_with_4242_charges_and_activates() {
     let (emu, sub) = on_trial("4242424242424242").await;
     let sid = id(&sub);
     let updated = emu
-        .post(
+        .posted(
             &format!("/v1/subscriptions/{sid}?expand[]=latest_invoice"),
             "trial_end=now&proration_behavior=none",
         )
-        .await
-        .ok();
+        .await;
     parses_as::<stripe_shared::Subscription>(&updated);
     assert_eq!(updated["status"], "active");
     let now = updated["trial_end"].as_i64().unwrap();
@@ -199,16 +198,15 @@ async fn ending_a_trial_with_0341_makes_the_subscription_past_due() {
             )
         })
         .unwrap();
-    emu.app.flush().await;
+    stripe_emulator::server::flush(&emu.app).await;
     let sub = emu.get(&format!("/v1/subscriptions/{sid}")).await.ok();
     assert_eq!(sub["status"], "active");
     assert_eq!(sub["default_payment_method"], pm["id"]);
     let inv = emu.get(&format!("/v1/invoices/{}", id(&inv))).await.ok();
     assert_eq!(inv["status"], "paid");
     let again = emu
-        .post(&format!("/v1/invoices/{}/pay", id(&inv)), "")
-        .await
-        .err(400);
+        .refused(&format!("/v1/invoices/{}/pay", id(&inv)), "")
+        .await;
     assert!(again["message"].as_str().unwrap().contains("already paid"));
 }
 
@@ -246,10 +244,7 @@ async fn update_changes_metadata_trial_end_and_cancel_at_period_end() {
         ("default_payment_method=pm_nope", "default_payment_method"),
         ("proration_behavior=sometimes", "proration_behavior"),
     ] {
-        let err = emu
-            .post(&format!("/v1/subscriptions/{sid}"), body)
-            .await
-            .err(400);
+        let err = emu.refused(&format!("/v1/subscriptions/{sid}"), body).await;
         assert_eq!(err["param"], param, "{body}: {err}");
     }
 }
@@ -284,16 +279,11 @@ async fn delete_cancels_now_and_emits_deleted() {
     emu.delete(&format!("/v1/subscriptions/{sid}"))
         .await
         .err(400);
-    let err = emu
-        .post(&format!("/v1/subscriptions/{sid}"), "trial_end=now")
-        .await
-        .err(400);
-    assert!(
-        err["message"]
-            .as_str()
-            .unwrap()
-            .contains("canceled subscription"),
-        "{err}"
-    );
+    emu.refuses(&format!(
+        "
+        /v1/subscriptions/{sid} trial_end=now => message ~ canceled subscription
+        "
+    ))
+    .await;
     assert_eq!(emu.events("customer.subscription.deleted").await.len(), 1);
 }

@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 use serde_json::Value;
-use stripe_emulator::{App, Config, app, billing, state::Db};
+use stripe_emulator::{App, Config, billing, server, state::Db};
 
 pub const KEY: &str = "sk_test_emulator_tests";
 
@@ -70,9 +70,10 @@ impl Emu {
             public_url: base.clone(),
             webhook_secret: "whsec_test_emulator".into(),
             data,
+            checkout_confirm_delay_ms: 0,
         };
         let app = App::new(config, db);
-        let router = app::router(app.clone());
+        let router = server::router(app.clone());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         Emu {
             app,
@@ -91,7 +92,7 @@ impl Emu {
     ) -> Res {
         let mut req = self
             .http
-            .request(method, format!("{}{path}", self.base))
+            .request(method.clone(), format!("{}{path}", self.base))
             .header("content-type", "application/x-www-form-urlencoded");
         if let Some(key) = key {
             req = req.bearer_auth(key);
@@ -104,6 +105,13 @@ impl Emu {
         let headers = res.headers().clone();
         let text = res.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if (200..300).contains(&status) {
+            // Every answer the suite receives is held to Stripe's spec (and the overlay).
+            let path = path.split('?').next().unwrap_or(path);
+            if let Err(diff) = stripe_emulator::spec::check_response(method.as_str(), path, &body) {
+                panic!("{method} {path}: the answer differs from Stripe's spec:\n{diff}\n{body}");
+            }
+        }
         Res {
             status,
             body,
@@ -114,6 +122,36 @@ impl Emu {
     pub async fn post(&self, path: &str, body: &str) -> Res {
         self.send(reqwest::Method::POST, path, body, Some(KEY), None)
             .await
+    }
+
+    /// A POST that must succeed: its answer.
+    pub async fn posted(&self, path: &str, body: &str) -> Value {
+        self.post(path, body).await.ok()
+    }
+
+    /// A POST that must be refused with a 400: its `error`.
+    pub async fn refused(&self, path: &str, body: &str) -> Value {
+        self.post(path, body).await.err(400)
+    }
+
+    /// POSTs each case, written one a line as `path body => check`, several checks
+    /// joined by ` && `: each must be refused with a 400 whose `error[field]` is
+    /// `value` (`field: value`) or contains it (`field ~ value`).
+    pub async fn refuses(&self, cases: &str) {
+        for case in cases.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let (request, checks) = case.split_once(" => ").expect(case);
+            let (path, body) = request.split_once(' ').unwrap_or((request, ""));
+            let err = self.refused(path, body).await;
+            for check in checks.split(" && ") {
+                if let Some((field, want)) = check.split_once(": ") {
+                    assert_eq!(err[field], want, "{case}");
+                } else {
+                    let (field, part) = check.split_once(" ~ ").expect(check);
+                    let got = err[field].as_str().unwrap_or_default();
+                    assert!(got.contains(part), "{case}: {err}");
+                }
+            }
+        }
     }
 
     /// A POST with an `Idempotency-Key`.
@@ -168,6 +206,12 @@ impl Emu {
             .ok()
     }
 
+    /// A subscription to `price` on a 3-day trial, its card `number`.
+    pub async fn trialing(&self, price: &str, email: &str, number: &str) -> Value {
+        let extra = format!("&customer_email={email}&subscription_data[trial_period_days]=3");
+        self.subscribe(price, Some(1), &extra, number).await
+    }
+
     /// A $60 monthly subscription paid with 4242, no trial.
     pub async fn monthly_subscriber(&self, price: &str, email: &str) -> Value {
         self.subscribe(
@@ -200,7 +244,7 @@ impl Emu {
         let result = self
             .app
             .write(|db| billing::complete_checkout(db, session, &card(number)));
-        self.app.flush().await;
+        server::flush(&self.app).await;
         result
     }
 
@@ -297,6 +341,14 @@ pub fn period_end(sub: &Value) -> i64 {
     sub["items"]["data"][0]["current_period_end"]
         .as_i64()
         .unwrap()
+}
+
+/// The id of a newly created object, after checking its prefix and `object` type.
+pub fn new_id(obj: &Value, prefix: &str, object: &str) -> String {
+    let id = id(obj);
+    assert!(id.starts_with(prefix), "{obj}");
+    assert_eq!(obj["object"], object);
+    id
 }
 
 pub fn id(obj: &Value) -> String {

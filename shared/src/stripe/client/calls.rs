@@ -292,10 +292,13 @@ impl StripeApi for StripeClient {
             .await?
         {
             Ok(Some(event)) => Ok(event.identifier),
-            // Stripe already holds an event with this identifier: this click is recorded.
-            Err(StripeError::Stripe(api, _))
-                if api.code.as_ref().map(|code| code.as_str()) == Some("duplicate_meter_event") =>
-            {
+            // Stripe already holds an event with this identifier (unique for 24 hours):
+            // this click is recorded. v1 answers a repeat with a 400 naming the
+            // `identifier` parameter and no code (`duplicate_meter_event` exists only in
+            // v2). Our identifier is checked well-formed before sending (`usage::identifier`),
+            // so a 400 on it can only be the repeat. A retry of this very request is
+            // covered earlier, by its idempotency key, which replays the first answer.
+            Err(StripeError::Stripe(api, 400)) if api.param.as_deref() == Some("identifier") => {
                 Ok(identifier.to_owned())
             }
             Ok(None) => Err(Error::Stripe(format!("{path}: not found"))),

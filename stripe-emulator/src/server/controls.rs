@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{
-    App,
-    app::Fault,
+    app::{App, Fault},
+    billing,
     error::{ApiError, ApiResult},
     state::Db,
 };
@@ -97,7 +97,7 @@ async fn advance(State(app): State<App>, Json(body): Json<Advance>) -> ApiResult
             }
         };
         db.clock_offset += target - db.now();
-        crate::billing::run_due(db);
+        billing::run_due(db);
         Ok(db.now())
     })?;
     Ok(Json(json!({ "now": now })))
