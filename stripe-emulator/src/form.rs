@@ -115,6 +115,8 @@ impl Params {
         }
     }
 
+    /// A required string, refused as missing when sent empty too: the spec's
+    /// `required` only asks that the key be present, and its strings take `""`.
     pub fn req_str(&mut self, key: &str) -> ApiResult<String> {
         match self.str(key)? {
             Some(s) if !s.is_empty() => Ok(s),
@@ -132,11 +134,6 @@ impl Params {
         }
     }
 
-    pub fn req_i64(&mut self, key: &str) -> ApiResult<i64> {
-        self.i64(key)?
-            .ok_or_else(|| ApiError::missing_param(&self.name(key)))
-    }
-
     pub fn bool(&mut self, key: &str) -> ApiResult<Option<bool>> {
         match self.str(key)?.as_deref() {
             None | Some("") => Ok(None),
@@ -149,7 +146,8 @@ impl Params {
         }
     }
 
-    /// One of a fixed set of values.
+    /// One of a fixed set of values, for the few parameters the emulator serves more
+    /// narrowly than the spec allows (`ui_mode`, `billing_scheme`, a meter's formula).
     pub fn enum_str(&mut self, key: &str, allowed: &[&str]) -> ApiResult<Option<String>> {
         match self.str(key)? {
             None => Ok(None),

@@ -89,6 +89,21 @@ where
     want.as_ref().is_none_or(|w| obj[field] == *w)
 }
 
+/// Filters on string fields an object holds as they are sent (`customer=cus_…`,
+/// `status=open`): every one given must match.
+pub struct Equal(Vec<(&'static str, Option<String>)>);
+
+impl Equal {
+    pub fn read(p: &mut Params, fields: &[&'static str]) -> ApiResult<Equal> {
+        let wanted = fields.iter().map(|f| Ok((*f, p.str(f)?)));
+        Ok(Equal(wanted.collect::<ApiResult<_>>()?))
+    }
+
+    pub fn matches(&self, obj: &Value) -> bool {
+        self.0.iter().all(|(field, want)| is(obj, field, want))
+    }
+}
+
 /// A range filter on a timestamp, as Stripe lists take it: `created=N` or
 /// `created[gt|gte|lt|lte]=N`.
 #[derive(Debug, Default, Clone, Copy)]

@@ -51,9 +51,7 @@ fn read_line_items(p: &mut Params) -> ApiResult<Vec<LineItemParam>> {
             let quantity = li.i64("quantity")?;
             let adjustable = match li.obj("adjustable_quantity")? {
                 Some(mut a) => {
-                    let enabled = a.bool("enabled")?.ok_or_else(|| {
-                        ApiError::missing_param(&a.name("enabled"))
-                    })?;
+                    let enabled = a.bool("enabled")?.unwrap_or_default();
                     let min = a.i64("minimum")?;
                     let max = a.i64("maximum")?;
                     a.finish()?;
@@ -184,7 +182,7 @@ fn build_line_items(db: &Db, items: &[LineItemParam]) -> ApiResult<Vec<Value>> {
 }
 
 fn create(p: &mut Params, public_url: &str) -> ApiResult<impl Build + use<>> {
-    let mode = p.enum_str("mode", &["payment", "setup", "subscription"])?;
+    let mode = p.str("mode")?;
     let customer = p.str("customer")?.filter(|s| !s.is_empty());
     let customer_email = p.str("customer_email")?.filter(|s| !s.is_empty());
     let items = read_line_items(p)?;
@@ -217,22 +215,18 @@ fn create(p: &mut Params, public_url: &str) -> ApiResult<impl Build + use<>> {
         }
         None => json!({ "trial_period_days": null, "metadata": {}, "description": null }),
     };
-    let pm_collection = p.enum_str("payment_method_collection", &["always", "if_required"])?;
+    let pm_collection = p.str("payment_method_collection")?;
     let success_url = p.str("success_url")?;
     let cancel_url = p.str("cancel_url")?;
     let client_reference_id = p.str("client_reference_id")?;
     let metadata = p.metadata()?;
     let allow_promotion_codes = p.bool("allow_promotion_codes")?;
-    let billing_address_collection =
-        p.enum_str("billing_address_collection", &["auto", "required"])?;
+    let billing_address_collection = p.str("billing_address_collection")?;
     let expires_at = p.i64("expires_at")?;
     let locale = p.str("locale")?;
     let ui_mode = p.enum_str("ui_mode", &["hosted"])?;
-    let customer_creation = p.enum_str("customer_creation", &["always", "if_required"])?;
-    let submit_type = p.enum_str(
-        "submit_type",
-        &["auto", "book", "donate", "pay", "subscribe"],
-    )?;
+    let customer_creation = p.str("customer_creation")?;
+    let submit_type = p.str("submit_type")?;
     let pm_types = p.str_list("payment_method_types")?;
     p.allow(&[
         "customer_update",
@@ -424,14 +418,7 @@ fn expire(db: &mut Db, id: &str) -> ApiResult<Value> {
 }
 
 fn filter(p: &mut Params) -> ApiResult<impl Keep + use<>> {
-    let customer = p.str("customer")?;
-    let status = p.enum_str("status", &["open", "complete", "expired"])?;
-    let subscription = p.str("subscription")?;
-    let payment_intent = p.str("payment_intent")?;
-    Ok(move |o: &Value| {
-        list::is(o, "customer", &customer)
-            && list::is(o, "status", &status)
-            && list::is(o, "subscription", &subscription)
-            && list::is(o, "payment_intent", &payment_intent)
-    })
+    let fields = ["customer", "status", "subscription", "payment_intent"];
+    let equal = list::Equal::read(p, &fields)?;
+    Ok(move |o: &Value| equal.matches(o))
 }

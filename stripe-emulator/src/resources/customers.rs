@@ -38,7 +38,7 @@ fn nullable(p: &mut Params, key: &str) -> ApiResult<Option<Option<String>>> {
 fn read_fields(p: &mut Params) -> ApiResult<Fields> {
     let email = nullable(p, "email")?;
     if let Some(Some(e)) = &email
-        && (!e.contains('@') || e.len() > 512)
+        && !e.contains('@')
     {
         return Err(
             ApiError::invalid_param("email", format!("Invalid email address: {e}"))

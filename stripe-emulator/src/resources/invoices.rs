@@ -26,24 +26,12 @@ fn lines(_: &mut Params) -> ApiResult<impl Items + use<>> {
 }
 
 fn filter(p: &mut Params) -> ApiResult<impl Keep + use<>> {
-    let customer = p.str("customer")?;
+    let equal = list::Equal::read(p, &["customer", "status"])?;
     let subscription = p.str("subscription")?;
-    let status = p.enum_str(
-        "status",
-        &["draft", "open", "paid", "uncollectible", "void"],
-    )?;
-    p.enum_str(
-        "collection_method",
-        &["charge_automatically", "send_invoice"],
-    )?;
+    p.allow(&["collection_method"]);
     Ok(move |o: &Value| {
-        list::is(o, "customer", &customer)
-            && list::is(
-                &o["parent"]["subscription_details"],
-                "subscription",
-                &subscription,
-            )
-            && list::is(o, "status", &status)
+        let details = &o["parent"]["subscription_details"];
+        equal.matches(o) && list::is(details, "subscription", &subscription)
     })
 }
 

@@ -45,40 +45,8 @@ fn update(p: &mut Params) -> ApiResult<impl Act + use<>> {
     let metadata = p.metadata()?;
     let default_payment_method = p.str("default_payment_method")?;
     let description = p.str("description")?;
-    p.enum_str(
-        "proration_behavior",
-        &["always_invoice", "create_prorations", "none"],
-    )?;
-    p.enum_str(
-        "payment_behavior",
-        &[
-            "allow_incomplete",
-            "default_incomplete",
-            "error_if_incomplete",
-            "pending_if_incomplete",
-        ],
-    )?;
-    let cancellation = match p.obj("cancellation_details")? {
-        Some(mut c) => {
-            let comment = c.str("comment")?;
-            let feedback = c.enum_str(
-                "feedback",
-                &[
-                    "customer_service",
-                    "low_quality",
-                    "missing_features",
-                    "other",
-                    "switched_service",
-                    "too_complex",
-                    "too_expensive",
-                    "unused",
-                ],
-            )?;
-            c.finish()?;
-            Some((comment, feedback))
-        }
-        None => None,
-    };
+    p.allow(&["proration_behavior", "payment_behavior"]);
+    let cancellation = cancellation_details(p)?;
     Ok(move |db: &mut Db, id: &str| {
         let before = db.fetch("subscription", id, "subscription", "id")?;
         let canceled = before["status"] == "canceled";
@@ -140,7 +108,8 @@ fn update(p: &mut Params) -> ApiResult<impl Act + use<>> {
                 sub["cancellation_details"]["comment"] = json!(c);
             }
             if let Some(f) = feedback {
-                sub["cancellation_details"]["feedback"] = json!(f);
+                sub["cancellation_details"]["feedback"] =
+                    if f.is_empty() { Value::Null } else { json!(f) };
             }
         }
         if let Some(TrialEnd::At(t)) = trial_end {
@@ -170,25 +139,27 @@ fn update(p: &mut Params) -> ApiResult<impl Act + use<>> {
     })
 }
 
+/// `cancellation_details[comment|feedback]`, as update and cancel take them.
+fn cancellation_details(p: &mut Params) -> ApiResult<Option<(Option<String>, Option<String>)>> {
+    let Some(mut c) = p.obj("cancellation_details")? else {
+        return Ok(None);
+    };
+    let details = (c.str("comment")?, c.str("feedback")?);
+    c.finish()?;
+    Ok(Some(details))
+}
+
 fn cancel(p: &mut Params) -> ApiResult<impl Act + use<>> {
     p.bool("invoice_now")?;
     p.bool("prorate")?;
-    let details = match p.obj("cancellation_details")? {
-        Some(mut c) => {
-            let comment = c.str("comment")?;
-            let feedback = c.str("feedback")?;
-            c.finish()?;
-            Some((comment, feedback))
-        }
-        None => None,
-    };
+    let details = cancellation_details(p)?;
     Ok(move |db: &mut Db, id: &str| {
         let mut sub = db.fetch("subscription", id, "subscription", "id")?;
         if let Some((comment, feedback)) = details
             && sub["status"] != "canceled"
         {
             sub["cancellation_details"]["comment"] = json!(comment);
-            sub["cancellation_details"]["feedback"] = json!(feedback);
+            sub["cancellation_details"]["feedback"] = json!(feedback.filter(|f| !f.is_empty()));
             billing::save_subscription(db, sub);
         }
         billing::cancel_now(db, id)
@@ -197,26 +168,9 @@ fn cancel(p: &mut Params) -> ApiResult<impl Act + use<>> {
 
 fn filter(p: &mut Params) -> ApiResult<impl Keep + use<>> {
     let customer = p.str("customer")?;
-    let status = p.enum_str(
-        "status",
-        &[
-            "active",
-            "all",
-            "canceled",
-            "ended",
-            "incomplete",
-            "incomplete_expired",
-            "past_due",
-            "paused",
-            "trialing",
-            "unpaid",
-        ],
-    )?;
+    let status = p.str("status")?;
     let price = p.str("price")?;
-    p.enum_str(
-        "collection_method",
-        &["charge_automatically", "send_invoice"],
-    )?;
+    p.allow(&["collection_method"]);
     Ok(move |o: &Value| {
         let s = o["status"].as_str().unwrap_or_default();
         let status_matches = match status.as_deref() {
