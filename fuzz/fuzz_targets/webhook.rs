@@ -1,11 +1,12 @@
 //! The webhook path as `POST /webhook` runs it: `Stripe-Signature` parsing and
-//! verification (`devchat::sync::verify`), then event decoding (`devchat::sync::read_event`).
+//! verification (`devchat::stripe::webhook::verify`), then event decoding
+//! (`devchat::stripe::webhook::read_event`).
 //! Arbitrary headers and bodies must never panic; and a body signed with the secret
 //! (so the fuzzer gets past the HMAC) must be decoded or rejected as a 400.
 #![no_main]
 
 use arbitrary::Arbitrary;
-use devchat::sync;
+use devchat::stripe::webhook;
 use libfuzzer_sys::fuzz_target;
 use stripe_webhook::Webhook;
 
@@ -24,9 +25,9 @@ struct Input<'a> {
 }
 
 fuzz_target!(|input: Input<'_>| {
-    if sync::verify(input.payload, input.header, SECRET).is_ok() {
+    if webhook::verify(input.payload, input.header, SECRET).is_ok() {
         // Only a header signed with SECRET over this very body may pass.
-        let _ = sync::read_event(input.payload);
+        let _ = webhook::read_event(input.payload);
     }
     if input.sign {
         let now = std::time::SystemTime::now()
@@ -34,7 +35,7 @@ fuzz_target!(|input: Input<'_>| {
             .map_or(0, |d| d.as_secs() as i64);
         let header =
             Webhook::generate_test_header(input.payload, SECRET, Some(now + i64::from(input.skew)));
-        let verified = sync::verify(input.payload, Some(&header), SECRET);
+        let verified = webhook::verify(input.payload, Some(&header), SECRET);
         // Stripe's tolerance is 300 s either way (a few seconds of slack for the clock ticking).
         let skew = i64::from(input.skew).abs();
         assert!(
@@ -46,7 +47,7 @@ fuzz_target!(|input: Input<'_>| {
             "took a stale signature (skew {skew})"
         );
         if verified.is_ok()
-            && let Err(err) = sync::read_event(input.payload)
+            && let Err(err) = webhook::read_event(input.payload)
         {
             assert_eq!(err.status().as_u16(), 400, "{err}");
         }
