@@ -1,11 +1,9 @@
 //! Opening the Stripe Customer Portal for a user.
 
-use serde::Serialize;
-
 use crate::{Result, model::Catalog, store::Store, stripe::StripeApi};
 
-/// `POST /users/portal`'s answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A Customer Portal session: where to send the user, and the configuration it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortalSession {
     pub url: String,
     pub configuration: String,

@@ -127,7 +127,7 @@ mod tests {
             "ada.@example.com",
         ] {
             let err = normalise_email(raw).unwrap_err();
-            assert_eq!(err.status(), http::StatusCode::BAD_REQUEST, "{raw:?}");
+            assert!(matches!(err, Error::BadRequest(_)), "{raw:?}");
         }
         assert!(normalise_email(&format!("{}@example.com", "a".repeat(250))).is_err());
     }

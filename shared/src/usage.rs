@@ -8,8 +8,6 @@
 //! which the Stripe adapter reports as success with the same identifier. (The adapter's
 //! own retries of one request are replayed by Stripe under their idempotency key.)
 
-use serde::Serialize;
-
 use crate::{
     Error, Result,
     model::{Catalog, SubscriptionType},
@@ -19,14 +17,6 @@ use crate::{
 
 /// Longest identifier Stripe accepts for a meter event.
 pub const MAX_IDENTIFIER_LEN: usize = 100;
-
-/// `POST /offerings/paircode/schedule`'s answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UsageRecord {
-    /// The meter event's identifier.
-    #[serde(rename = "usageRecord")]
-    pub usage_record: String,
-}
 
 /// The meter event identifier for this click: the client's `Idempotency-Key` when
 /// given (1–100 characters of `A–Z a–z 0–9 - _ . :`, else 400), a new UUID otherwise.
@@ -43,7 +33,8 @@ pub fn identifier(idempotency_key: Option<&str>) -> Result<String> {
     Ok(key.to_owned())
 }
 
-/// Records one session for `user_id` on our meter, under `identifier`. Only a user
+/// Records one session for `user_id` on our meter, under `identifier`, and returns the
+/// meter event's identifier as Stripe recorded it. Only a user
 /// whose subscription is on demand and live may (404 unknown user, 409 otherwise).
 pub async fn arrange_session(
     stripe: &impl StripeApi,
@@ -51,7 +42,7 @@ pub async fn arrange_session(
     catalog: &Catalog,
     user_id: &str,
     identifier: &str,
-) -> Result<UsageRecord> {
+) -> Result<String> {
     let user = store.require_user(user_id).await?;
     let subscription = user.subscription.ok_or_else(|| {
         Error::Conflict("you have no subscription: subscribe on demand to arrange sessions".into())
@@ -68,11 +59,11 @@ pub async fn arrange_session(
             subscription.status
         )));
     }
-    let usage_record = stripe
+    let recorded = stripe
         .record_meter_event(&catalog.meter_event_name, &user.id, identifier)
         .await?;
-    tracing::info!(customer = %user.id, identifier = %usage_record, "session recorded on the meter");
-    Ok(UsageRecord { usage_record })
+    tracing::info!(customer = %user.id, identifier = %recorded, "session recorded on the meter");
+    Ok(recorded)
 }
 
 #[cfg(test)]
@@ -106,7 +97,7 @@ mod tests {
             &"k".repeat(101),
         ] {
             let err = identifier(Some(bad)).unwrap_err();
-            assert_eq!(err.status(), http::StatusCode::BAD_REQUEST, "{bad:?}");
+            assert!(matches!(err, Error::BadRequest(_)), "{bad:?}");
         }
     }
 }

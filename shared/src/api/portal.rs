@@ -3,6 +3,7 @@
 
 use ::http::{Method, StatusCode};
 use serde::{Deserialize, de::DeserializeOwned};
+use serde_json::json;
 
 use super::App;
 use crate::{
@@ -33,7 +34,8 @@ pub async fn handle(app: &App, req: Request) -> Result<Response> {
         &app.config.dashboard_url(),
     )
     .await?;
-    http::respond(StatusCode::OK, &session)
+    let answer = json!({ "url": session.url, "configuration": session.configuration });
+    http::respond(StatusCode::OK, &answer)
 }
 
 /// A JSON body the route can do without: none (or blank) is fine, anything else must

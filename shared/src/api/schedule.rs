@@ -3,6 +3,7 @@
 //! present, becomes the meter event's identifier, so a retried click counts once.
 
 use ::http::{Method, StatusCode};
+use serde_json::json;
 
 use super::{App, portal::optional_json_body};
 use crate::{
@@ -17,7 +18,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response> {
     let identifier = usage::identifier(http::text_header(&req, "idempotency-key")?)?;
     optional_json_body::<serde_json::Map<String, serde_json::Value>>(&req)?;
     let catalog = catalog::load(&app.stripe, &app.store, &app.config).await?;
-    let record =
+    let recorded =
         usage::arrange_session(&app.stripe, &app.store, &catalog, &user_id, &identifier).await?;
-    http::respond(StatusCode::OK, &record)
+    http::respond(StatusCode::OK, &json!({ "usageRecord": recorded }))
 }
