@@ -30,10 +30,15 @@ export const ARTIFACTS = path.join(ROOT, 'e2e', 'artifacts');
 const STACK_LOGS = path.join(ROOT, '.stack');
 
 /** A Stripe API call (form-encoded, as Stripe takes it); rejects on non-2xx. */
-export async function stripe(method, resource, params = {}) {
-  const url = new URL(resource, STRIPE_API);
+export function stripe(method, resource, params = {}) {
+  return stripeAt(STRIPE_API, STRIPE_KEY, method, resource, params);
+}
+
+/** The same call against the Stripe API at `base` with `key` (another emulator, say). */
+export async function stripeAt(base, key, method, resource, params = {}) {
+  const url = new URL(resource, base);
   const body = new URLSearchParams(params).toString();
-  const init = { method, headers: { Authorization: `Bearer ${STRIPE_KEY}` } };
+  const init = { method, headers: { Authorization: `Bearer ${key}` } };
   if (method === 'GET') url.search = body;
   else {
     init.body = body;

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM, CHROMIUM_ARGS } from '../../e2e/support.js';
+import { CHROMIUM, CHROMIUM_ARGS, stripeAt } from '../../e2e/support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BINARY = process.env.STRIPE_EMULATOR_BIN ?? path.join(ROOT, 'target', 'debug', 'stripe-emulator');
@@ -84,20 +84,9 @@ after(async () => {
   await new Promise((resolve) => site?.close(resolve) ?? resolve());
 });
 
-/** A Stripe API call (form-encoded); rejects on non-2xx. */
-async function stripe(method, resource, params = {}) {
-  const body = new URLSearchParams(params).toString();
-  const url = new URL(resource, STRIPE);
-  const init = { method, headers: { Authorization: `Bearer ${KEY}` } };
-  if (method === 'GET') url.search = body;
-  else {
-    init.body = body;
-    init.headers['Content-Type'] = 'application/x-www-form-urlencoded';
-  }
-  const response = await fetch(url, init);
-  const data = await response.json();
-  if (!response.ok) throw new Error(`${method} ${resource}: ${response.status} ${JSON.stringify(data)}`);
-  return data;
+/** A Stripe API call to this suite's emulator; rejects on non-2xx. */
+function stripe(method, resource, params = {}) {
+  return stripeAt(STRIPE, KEY, method, resource, params);
 }
 
 /** A monthly $60 price and a new customer. */
