@@ -8,7 +8,7 @@ export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_REGION ?= us-east-1
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help bootstrap build up down dev logs fmt lint test test-rust test-pages test-e2e test-deploy test-fuzz scan-secrets bench e2e
+.PHONY: help bootstrap build up down dev mail logs fmt lint test test-rust test-pages test-e2e test-deploy test-fuzz scan-secrets bench e2e
 
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ down: ## Stop exactly what `make up` started
 dev: ## up, follow the logs, down on Ctrl-C
 	@scripts/up.sh
 	@trap 'scripts/down.sh' EXIT INT TERM; tail -n 0 -F .stack/*.log
+
+mail: ## The mail the local stack has sent (moto's SES): sign-in codes, session requests
+	node scripts/mail.mjs $(TO)
 
 logs: ## Follow the stack's logs
 	tail -n 50 -F .stack/*.log

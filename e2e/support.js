@@ -9,6 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
+/** The mail the stack has sent (moto server's SES), optionally only to one address. */
+export { sentMail } from '../scripts/mail.mjs';
+
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** The app (site + API, one origin), Stripe (the emulator unless told otherwise) and its key. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make up`: the whole stack on this machine, in the background.
-#   moto server (DynamoDB)   http://127.0.0.1:8000
+#   moto server (DynamoDB, SES) http://127.0.0.1:8000
 #   Stripe emulator          http://127.0.0.1:12111   (not started against real Stripe)
 #   cargo lambda watch       http://127.0.0.1:9000    (every route of the watch router)
 #   Stripe CLI               stripe listen → http://127.0.0.1:9000/webhook
@@ -28,6 +28,9 @@ export TABLE_NAME=${TABLE_NAME:-devchat-local}
 # Signs session cookies. A fixed value is fine locally; in AWS it comes from Secrets Manager.
 export SESSION_SECRET=${SESSION_SECRET:-devchat-local-session-secret-not-for-production}
 export AWS_ENDPOINT_URL_DYNAMODB=${AWS_ENDPOINT_URL_DYNAMODB:-http://127.0.0.1:8000}
+# Mail (SES) goes to moto server too: read it with `make mail`.
+export FROM_EMAIL=${FROM_EMAIL:-no-reply@devchat.local}
+export AWS_ENDPOINT_URL_SESV2=${AWS_ENDPOINT_URL_SESV2:-http://127.0.0.1:8000}
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=${AWS_REGION:-us-east-1}
 export AWS_EC2_METADATA_DISABLED=true
 export STRIPE_CLI_TELEMETRY_OPTOUT=1
@@ -91,7 +94,7 @@ else
 fi
 
 log "provisioning the catalog"
-"$ROOT/target/debug/provision" --create-table >"$STACK/catalog.json" 2>"$STACK/provision.log" \
+"$ROOT/target/debug/provision" --create-table --verify-sender >"$STACK/catalog.json" 2>"$STACK/provision.log" \
   || { cat "$STACK/provision.log"; exit 1; }
 
 start watch cargo lambda watch --invoke-port 9000 --ignore-changes
@@ -116,6 +119,7 @@ cat <<INFO
 /dev/chat is up.
   App and API     $APP_URL   (GET /offerings, POST /users, …)
   DynamoDB        $AWS_ENDPOINT_URL_DYNAMODB   (table $TABLE_NAME)
+  Mail (SES)      $AWS_ENDPOINT_URL_SESV2   (from $FROM_EMAIL; read it with: make mail)
   Stripe          ${STRIPE_API_BASE:-https://api.stripe.com (real Stripe, test mode)}
   Webhooks        stripe listen → $APP_URL/webhook
   Catalog         .stack/catalog.json

@@ -307,6 +307,7 @@ mod tests {
                 "APP_URL" => "http://app.test",
                 "TABLE_NAME" => "t",
                 "SESSION_SECRET" => "a-session-secret-of-32-characters",
+                "FROM_EMAIL" => "no-reply@app.test",
                 _ => return None,
             };
             Some(value.to_owned())

@@ -1,6 +1,7 @@
 //! Settings from the environment (STRIPE_SECRET_KEY, STRIPE_API_BASE, STRIPE_WEBHOOK_SECRET,
-//! CHALLENGE_ID, APP_URL, TABLE_NAME, SESSION_SECRET). The DynamoDB endpoint is the AWS SDK's own
-//! `AWS_ENDPOINT_URL_DYNAMODB`, read by aws-config, not here.
+//! CHALLENGE_ID, APP_URL, TABLE_NAME, SESSION_SECRET, FROM_EMAIL). The DynamoDB and SES
+//! endpoints are the AWS SDK's own `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_SESV2`,
+//! read in [`crate::aws`], not here.
 
 use std::fmt;
 
@@ -25,6 +26,8 @@ pub struct Config {
     pub table_name: String,
     /// Signs the session cookies (`SESSION_SECRET`, at least 32 characters). Never logged.
     pub session_secret: String,
+    /// The address our mail comes from (`FROM_EMAIL`): an identity SES may send from.
+    pub from_email: String,
 }
 
 impl Config {
@@ -53,6 +56,7 @@ impl Config {
         let app_url = required("APP_URL").trim_end_matches('/').to_owned();
         let table_name = required("TABLE_NAME");
         let session_secret = required("SESSION_SECRET");
+        let from_email = required("FROM_EMAIL");
         let stripe_api_base =
             get("STRIPE_API_BASE").map(|base| base.trim_end_matches('/').to_owned());
 
@@ -73,6 +77,9 @@ impl Config {
                 problems.push(format!("{name} must be an http(s) URL"));
             }
         }
+        if !from_email.is_empty() && !from_email.contains('@') {
+            problems.push("FROM_EMAIL must be an email address".into());
+        }
         if !session_secret.is_empty() && session_secret.chars().count() < 32 {
             problems.push("SESSION_SECRET must be at least 32 characters".into());
         }
@@ -90,6 +97,7 @@ impl Config {
             app_url,
             table_name,
             session_secret,
+            from_email,
         })
     }
 
@@ -124,6 +132,7 @@ impl fmt::Debug for Config {
             .field("app_url", &self.app_url)
             .field("table_name", &self.table_name)
             .field("session_secret", &redacted(!self.session_secret.is_empty()))
+            .field("from_email", &self.from_email)
             .finish()
     }
 }
@@ -148,6 +157,7 @@ mod tests {
         ("APP_URL", "http://127.0.0.1:9000/"),
         ("TABLE_NAME", "devchat"),
         ("SESSION_SECRET", "a-session-secret-of-32-characters"),
+        ("FROM_EMAIL", "no-reply@devchat.example"),
     ];
 
     #[test]
@@ -163,7 +173,13 @@ mod tests {
     fn names_every_missing_variable() {
         let err = config(&[("STRIPE_SECRET_KEY", "sk_test_1"), ("TABLE_NAME", " ")]).unwrap_err();
         let msg = err.to_string();
-        for name in ["CHALLENGE_ID", "APP_URL", "TABLE_NAME", "SESSION_SECRET"] {
+        for name in [
+            "CHALLENGE_ID",
+            "APP_URL",
+            "TABLE_NAME",
+            "SESSION_SECRET",
+            "FROM_EMAIL",
+        ] {
             assert!(msg.contains(&format!("{name} is not set")), "{msg}");
         }
         assert!(!msg.contains("STRIPE_SECRET_KEY"), "{msg}");
@@ -175,12 +191,15 @@ mod tests {
         vars.push(("STRIPE_API_BASE", "127.0.0.1:12111"));
         vars.retain(|(k, _)| *k != "CHALLENGE_ID");
         vars.push(("CHALLENGE_ID", "bad id!"));
+        vars.retain(|(k, _)| *k != "FROM_EMAIL");
+        vars.push(("FROM_EMAIL", "devchat"));
         let msg = config(&vars).unwrap_err().to_string();
         assert!(
             msg.contains("STRIPE_API_BASE must be an http(s) URL"),
             "{msg}"
         );
         assert!(msg.contains("CHALLENGE_ID may only contain"), "{msg}");
+        assert!(msg.contains("FROM_EMAIL must be an email address"), "{msg}");
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub enum Error {
     /// Our storage is unavailable. The cause is logged, not shown.
     #[error("storage unavailable: {0}")]
     Storage(String),
+    /// Mail could not be sent (SES). The cause is logged, not shown.
+    #[error("mail unavailable: {0}")]
+    Mail(String),
     /// A bug or misconfiguration on our side. The cause is logged, not shown.
     #[error("internal error: {0}")]
     Internal(String),

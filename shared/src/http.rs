@@ -122,7 +122,7 @@ pub fn status_of(err: &Error) -> StatusCode {
         Error::Conflict(_) => StatusCode::CONFLICT,
         Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         Error::Stripe(_) => StatusCode::BAD_GATEWAY,
-        Error::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Storage(_) | Error::Mail(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -133,6 +133,7 @@ fn public_message(err: &Error) -> String {
     match err {
         Error::Stripe(_) => "Our payment provider is not answering; please try again.".into(),
         Error::Storage(_) => "Our database is not answering; please try again.".into(),
+        Error::Mail(_) => "We could not send the email; please try again.".into(),
         Error::Internal(_) => "Something went wrong on our side.".into(),
         other => other.to_string(),
     }

@@ -11,12 +11,14 @@
 //!   function binaries under `functions/` run.
 
 pub mod api;
+mod aws;
 pub mod catalog;
 pub mod cfn;
 pub mod checkout;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod mail;
 pub mod model;
 pub mod portal;
 pub mod session;

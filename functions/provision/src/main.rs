@@ -1,7 +1,8 @@
 //! Converges Stripe to the catalog and stores it (see `devchat::catalog::provision`).
 //!
 //! - Locally (no `AWS_LAMBDA_RUNTIME_API`): runs once, prints the catalog as JSON, exits 0.
-//!   `--create-table` first creates the DynamoDB table if it is missing (local stack, tests).
+//!   `--create-table` first creates the DynamoDB table if it is missing, and
+//!   `--verify-sender` makes FROM_EMAIL a verified SES identity (local stack: moto).
 //! - In AWS: a CloudFormation custom resource; each event goes to `devchat::cfn::handle`,
 //!   which always answers the stack's ResponseURL — also when the configuration is
 //!   broken (a missing secret): then Create and Update answer FAILED with the reason,
@@ -22,6 +23,9 @@ struct Cli {
     /// Create the DynamoDB table first if it does not exist (local stack and tests).
     #[arg(long)]
     create_table: bool,
+    /// Make FROM_EMAIL a verified SES identity first (local stack: moto server's SES).
+    #[arg(long)]
+    verify_sender: bool,
 }
 
 #[tokio::main]
@@ -33,6 +37,9 @@ async fn main() -> Result<(), lambda_http::Error> {
         let cli = Cli::parse();
         if cli.create_table {
             app.store.ensure_table().await?;
+        }
+        if cli.verify_sender {
+            app.mail.ensure_sender().await?;
         }
         let catalog = catalog::provision(&app.stripe, &app.store, &app.config).await?;
         println!("{}", serde_json::to_string_pretty(&catalog)?);

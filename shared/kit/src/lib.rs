@@ -26,7 +26,7 @@ pub use call::{
 };
 pub use listen::{Listen, Watch, WebhookServer};
 pub use proxy::Proxy;
-pub use stack::{Emulator, Options, Stack};
+pub use stack::{Emulator, Options, SentMail, Stack};
 pub use stripe_emulator::control_client::{
     CARD_CHARGE_FAILS, CARD_OK, Card, Control, ControlError, Paid,
 };
@@ -36,6 +36,8 @@ pub const WEBHOOK_SECRET: &str = "whsec_devchat_local_emulator_secret";
 pub const TABLE: &str = "devchat-test";
 pub const CHALLENGE_ID: &str = "test";
 pub const APP_URL: &str = "http://127.0.0.1:9000";
+/// The sender of the app's mail (a verified identity in the stack's SES).
+pub const FROM_EMAIL: &str = "no-reply@devchat.test";
 /// Signs the test sessions; [`session_cookie`] signs in as a user.
 pub const SESSION_SECRET: &str = "devchat-test-session-secret-0123456789";
 

@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use devchat::{
     api::App,
     config::Config,
+    mail::SesMailer,
     model::{Catalog, User},
     store::{DynamoStore, Store},
     stripe::StripeClient,
@@ -15,8 +16,8 @@ use serde_json::Value;
 use tokio::process::{Child, Command};
 
 use crate::{
-    CHALLENGE_ID, Control, Listen, SECRET_KEY, SESSION_SECRET, TABLE, WEBHOOK_SECRET, Watch,
-    WebhookServer, free_port, wait_for, workspace_root,
+    CHALLENGE_ID, Control, FROM_EMAIL, Listen, SECRET_KEY, SESSION_SECRET, TABLE, WEBHOOK_SECRET,
+    Watch, WebhookServer, free_port, wait_for, workspace_root,
 };
 
 /// Where the Stripe emulator runs.
@@ -59,11 +60,20 @@ impl Options {
     }
 }
 
+/// One email as SES (moto server) accepted it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMail {
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+}
+
 /// A running stack; every process stops when it is dropped.
 pub struct Stack {
     /// The emulator's controls and hosted pages; its API is at `emulator.url()`.
     pub emulator: Control,
-    /// moto server's URL.
+    /// moto server's URL (DynamoDB and SES).
     pub dynamo: String,
     pub config: Config,
     /// The in-process app every handler borrows, on this stack's moto and emulator.
@@ -132,8 +142,12 @@ impl Stack {
             .expect("the emulator");
         wait_for(&format!("{dynamo}/"), Duration::from_secs(60)).await;
         let config = config(&emulator_url);
-        let app = app_on(&config, &dynamo);
+        let app = app_on(&config, &dynamo, &dynamo);
         app.store.ensure_table().await.expect("creating the table");
+        app.mail
+            .ensure_sender()
+            .await
+            .expect("verifying the sender in SES");
         let catalog = match options.provision {
             true => Some(
                 devchat::catalog::provision(&app.stripe, &app.store, &app.config)
@@ -171,7 +185,7 @@ impl Stack {
         if let Some(secret) = webhook_secret {
             config.stripe_webhook_secret = Some(secret.to_owned());
         }
-        app_on(&config, dynamo)
+        app_on(&config, dynamo, &self.dynamo)
     }
 
     /// Stops moto server: every store call fails from now on.
@@ -190,7 +204,9 @@ impl Stack {
             ("APP_URL", app_url.into()),
             ("TABLE_NAME", TABLE.into()),
             ("SESSION_SECRET", SESSION_SECRET.into()),
+            ("FROM_EMAIL", FROM_EMAIL.into()),
             ("AWS_ENDPOINT_URL_DYNAMODB", dynamo.into()),
+            ("AWS_ENDPOINT_URL_SESV2", self.dynamo.clone()),
             ("AWS_ACCESS_KEY_ID", "test".into()),
             ("AWS_SECRET_ACCESS_KEY", "test".into()),
             ("AWS_REGION", "us-east-1".into()),
@@ -279,6 +295,46 @@ impl Stack {
         output.items.unwrap_or_default()
     }
 
+    /// Every email SES (moto server) has accepted so far, oldest first.
+    pub async fn sent_mail(&self) -> Vec<SentMail> {
+        let data: Value = self
+            .http
+            .get(format!("{}/moto-api/data.json", self.dynamo))
+            .send()
+            .await
+            .expect("moto server")
+            .json()
+            .await
+            .expect("moto's data");
+        let messages = data["ses"]["Message"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        messages
+            .iter()
+            .map(|m| SentMail {
+                from: m["source"].as_str().unwrap_or_default().to_owned(),
+                to: (m["destinations"]["ToAddresses"].as_array())
+                    .map(|to| {
+                        to.iter()
+                            .filter_map(|a| a.as_str())
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                subject: m["subject"].as_str().unwrap_or_default().to_owned(),
+                body: m["body"].as_str().unwrap_or_default().to_owned(),
+            })
+            .collect()
+    }
+
+    /// The emails sent to `address` so far, oldest first.
+    pub async fn mail_to(&self, address: &str) -> Vec<SentMail> {
+        let mut mail = self.sent_mail().await;
+        mail.retain(|m| m.to.iter().any(|to| to == address));
+        mail
+    }
+
     /// Waits until the user's stored subscription has `status`; fails after `timeout`.
     pub async fn wait_for_status(&self, user_id: &str, status: &str, timeout: Duration) -> User {
         let deadline = tokio::time::Instant::now() + timeout;
@@ -322,15 +378,18 @@ fn config(emulator: &str) -> Config {
         ("APP_URL", crate::APP_URL.to_owned()),
         ("TABLE_NAME", TABLE.to_owned()),
         ("SESSION_SECRET", SESSION_SECRET.to_owned()),
+        ("FROM_EMAIL", FROM_EMAIL.to_owned()),
     ]);
     Config::from_lookup(|name| vars.get(name).cloned()).expect("test config")
 }
 
-fn app_on(config: &Config, dynamo: &str) -> &'static App {
+/// The app on this stack's emulator, with DynamoDB at `dynamo` and SES at `ses`.
+fn app_on(config: &Config, dynamo: &str, ses: &str) -> &'static App {
     Box::leak(Box::new(App {
         config: config.clone(),
         stripe: StripeClient::new(config).expect("Stripe client"),
         store: DynamoStore::new(dynamo_client(dynamo), TABLE),
+        mail: SesMailer::local(ses, FROM_EMAIL).expect("SES client"),
     }))
 }
 

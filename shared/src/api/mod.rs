@@ -20,6 +20,7 @@ use crate::{
     Result,
     config::Config,
     http::{self, Request, Response},
+    mail::SesMailer,
     session,
     store::DynamoStore,
     stripe::StripeClient,
@@ -85,6 +86,7 @@ pub struct App {
     pub config: Config,
     pub stripe: StripeClient,
     pub store: DynamoStore,
+    pub mail: SesMailer,
 }
 
 impl App {
@@ -95,11 +97,14 @@ impl App {
 
     pub async fn new(config: Config) -> Result<Self> {
         let stripe = StripeClient::new(&config)?;
-        let store = DynamoStore::from_env(&config.table_name).await?;
+        let aws = crate::aws::from_env().await?;
+        let store = DynamoStore::on(&aws, &config.table_name);
+        let mail = SesMailer::on(&aws, &config.from_email);
         Ok(App {
             config,
             stripe,
             store,
+            mail,
         })
     }
 }

@@ -1,31 +1,20 @@
 //! [`DynamoStore`]: the [`Store`] on one DynamoDB table (hash key `pk`), items
 //! mapped with serde_dynamo. Any DynamoDB failure is [`Error::Storage`] (503).
 
-use std::time::Duration;
-
-use aws_config::{
-    environment::{EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider},
-    meta::region::ProvideRegion,
-};
 use aws_sdk_dynamodb::{
     Client,
-    config::{
-        BehaviorVersion, Credentials, ProvideCredentials, Region, SharedHttpClient,
-        timeout::TimeoutConfig,
-    },
     error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
     types::{
         AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
         ScalarAttributeType,
     },
 };
-use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_dynamo::{from_item, to_attribute_value, to_item};
 
 use super::Store;
 use crate::{
-    Error, Result,
+    Error, Result, aws,
     model::{Catalog, Subscription, User},
 };
 
@@ -76,91 +65,24 @@ fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> boo
         .is_some_and(|code| code == "ConditionalCheckFailedException")
 }
 
-/// The roots of Amazon Trust Services, which sign the certificates of every AWS service
-/// endpoint, DynamoDB's included. Trusting these five instead of the OS store keeps the
-/// cold start free of reading and parsing every root certificate on the system (the AWS
-/// SDK's default HTTPS client does that at init; see bench/NOTES.md).
-const AMAZON_ROOTS: [&[u8]; 5] = [
-    include_bytes!("certs/AmazonRootCA1.pem"),
-    include_bytes!("certs/AmazonRootCA2.pem"),
-    include_bytes!("certs/AmazonRootCA3.pem"),
-    include_bytes!("certs/AmazonRootCA4.pem"),
-    include_bytes!("certs/SFSRootCAG2.pem"),
-];
-
-/// Operations give up after a few seconds so an unreachable database answers 503 promptly.
-fn timeouts() -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .operation_attempt_timeout(Duration::from_secs(3))
-        .operation_timeout(Duration::from_secs(8))
-        .build()
-}
-
-/// The SDK's HTTPS client on rustls with ring (the one crypto provider in our binaries)
-/// trusting [`AMAZON_ROOTS`]. Plain `http://` endpoints (a local DynamoDB) work as well.
-fn http_client() -> Result<SharedHttpClient> {
-    let roots = AMAZON_ROOTS.iter().fold(TrustStore::empty(), |roots, pem| {
-        roots.with_pem_certificate(*pem)
-    });
-    let tls = TlsContext::builder()
-        .with_trust_store(roots)
-        .build()
-        .map_err(|err| Error::Internal(format!("configuration: DynamoDB TLS: {err}")))?;
-    Ok(aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .tls_context(tls)
-        .build_https())
-}
-
-/// A DynamoDB client: region, credentials, endpoint (`None`: AWS's own), with our HTTPS
-/// client and timeouts.
-fn client(
-    region: Region,
-    credentials: impl ProvideCredentials + 'static,
-    endpoint: Option<String>,
-) -> Result<Client> {
-    let mut config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(region)
-        .credentials_provider(credentials)
-        .http_client(http_client()?)
-        .timeout_config(timeouts());
+/// A DynamoDB client on `sdk` at `endpoint` (`None`: AWS's own).
+fn client(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> Client {
+    let mut config = aws_sdk_dynamodb::config::Builder::from(sdk);
     config.set_endpoint_url(endpoint);
-    Ok(Client::from_conf(config.build()))
+    Client::from_conf(config.build())
 }
 
 impl DynamoStore {
-    /// A store on `table`, configured from the environment the way Lambda provides it:
-    /// `AWS_REGION`, the function role's credentials in `AWS_ACCESS_KEY_ID`,
-    /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, and `AWS_ENDPOINT_URL_DYNAMODB`
-    /// (or `AWS_ENDPOINT_URL`) for a local DynamoDB. Deliberately not aws-config's whole
-    /// default chain (profiles, SSO, STS web identity, IMDS): a function never needs it,
-    /// and it would cost every cold start and package (see bench/NOTES.md).
-    pub async fn from_env(table: &str) -> Result<Self> {
-        let region = EnvironmentVariableRegionProvider::new()
-            .region()
-            .await
-            .ok_or_else(|| Error::Internal("configuration: AWS_REGION is not set".into()))?;
-        let endpoint = ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"]
-            .into_iter()
-            .find_map(|name| std::env::var(name).ok().filter(|url| !url.is_empty()));
-        let credentials = EnvironmentVariableCredentialsProvider::new();
-        Ok(DynamoStore::new(
-            client(region, credentials, endpoint)?,
-            table,
-        ))
+    /// A store on `table` with the AWS configuration Lambda provides ([`aws::from_env`]),
+    /// at `AWS_ENDPOINT_URL_DYNAMODB` (or `AWS_ENDPOINT_URL`) for a local DynamoDB.
+    pub(crate) fn on(sdk: &aws_config::SdkConfig, table: &str) -> Self {
+        DynamoStore::new(client(sdk, aws::endpoint_from_env("DYNAMODB")), table)
     }
 
     /// A client for a local DynamoDB at `endpoint` with dummy credentials and nothing
-    /// read from the environment (tests, benchmarks), otherwise as [`Self::from_env`]'s.
+    /// read from the environment (tests, benchmarks).
     pub fn local_client(endpoint: &str) -> Result<Client> {
-        let credentials = Credentials::new("test", "test", None, None, "local");
-        client(
-            Region::new("us-east-1"),
-            credentials,
-            Some(endpoint.to_owned()),
-        )
+        Ok(client(&aws::local()?, Some(endpoint.to_owned())))
     }
 
     pub fn new(client: Client, table: &str) -> Self {
@@ -323,31 +245,5 @@ impl Store for DynamoStore {
             Err(err) if is_condition_failure(&err) => Ok(false),
             Err(err) => Err(storage("saving a subscription", err)),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use rustls::pki_types::{CertificateDer, pem::PemObject};
-
-    use super::*;
-
-    #[test]
-    fn the_trust_store_holds_amazons_five_roots_and_nothing_else() {
-        let mut roots = rustls::RootCertStore::empty();
-        for pem in AMAZON_ROOTS {
-            let certs: Vec<_> = CertificateDer::pem_slice_iter(pem)
-                .collect::<std::result::Result<_, _>>()
-                .unwrap();
-            assert_eq!(certs.len(), 1, "one certificate per file");
-            roots.add(certs[0].clone()).unwrap();
-        }
-        assert_eq!(roots.len(), 5);
-        for root in &roots.roots {
-            let subject: &[u8] = root.subject.as_ref();
-            let issued_to = |name: &[u8]| subject.windows(name.len()).any(|w| w == name);
-            assert!(issued_to(b"Amazon") || issued_to(b"Starfield Services"));
-        }
-        assert!(http_client().is_ok());
     }
 }

@@ -2,6 +2,7 @@
 //! lambda watch`, the Stripe CLI), one module per feature.
 
 mod checkout;
+mod mail;
 mod offerings;
 mod portal;
 mod schedule;
