@@ -123,22 +123,27 @@ fn only(bucket: &Bucket) -> Received {
     received[0].clone()
 }
 
-#[tokio::test]
-async fn create_converges_and_answers_success_with_the_catalog_ids() {
-    let (url, bucket) = response_url(vec![]).await;
+/// Handles `req` with a converge step that succeeds with [`catalog_data`]; returns how
+/// many times it converged.
+async fn converged(req: CfnRequest) -> usize {
     let calls = AtomicUsize::new(0);
-    let req = request("Create", &url, None);
-    assert_eq!(req.request_type, RequestType::Create);
-    assert_eq!(req.resource_properties["ChallengeId"], "c42");
-
     cfn::handle(req, in_a_minute(), || async {
         calls.fetch_add(1, Ordering::SeqCst);
         Ok(catalog_data())
     })
     .await
     .unwrap();
+    calls.load(Ordering::SeqCst)
+}
 
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
+#[tokio::test]
+async fn create_converges_and_answers_success_with_the_catalog_ids() {
+    let (url, bucket) = response_url(vec![]).await;
+    let req = request("Create", &url, None);
+    assert_eq!(req.request_type, RequestType::Create);
+    assert_eq!(req.resource_properties["ChallengeId"], "c42");
+
+    assert_eq!(converged(req).await, 1);
     let got = only(&bucket);
     assert_eq!(got.method, Method::PUT);
     assert_eq!(
@@ -166,19 +171,8 @@ async fn create_converges_and_answers_success_with_the_catalog_ids() {
 #[tokio::test]
 async fn update_converges_again_and_keeps_the_physical_id() {
     let (url, bucket) = response_url(vec![]).await;
-    let calls = AtomicUsize::new(0);
-    cfn::handle(
-        request("Update", &url, Some("devchat-dev-Catalog")),
-        in_a_minute(),
-        || async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            Ok(catalog_data())
-        },
-    )
-    .await
-    .unwrap();
-
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let req = request("Update", &url, Some("devchat-dev-Catalog"));
+    assert_eq!(converged(req).await, 1);
     let got = only(&bucket).body;
     assert_eq!(got["Status"], "SUCCESS");
     assert_eq!(got["PhysicalResourceId"], "devchat-dev-Catalog");
@@ -188,20 +182,9 @@ async fn update_converges_again_and_keeps_the_physical_id() {
 #[tokio::test]
 async fn delete_leaves_stripe_alone_and_answers_success() {
     let (url, bucket) = response_url(vec![]).await;
-    let calls = AtomicUsize::new(0);
-    cfn::handle(
-        request("Delete", &url, Some("devchat-dev-Catalog")),
-        in_a_minute(),
-        || async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            Ok(catalog_data())
-        },
-    )
-    .await
-    .unwrap();
-
+    let req = request("Delete", &url, Some("devchat-dev-Catalog"));
     assert_eq!(
-        calls.load(Ordering::SeqCst),
+        converged(req).await,
         0,
         "Delete must not converge (nor touch Stripe)"
     );

@@ -219,9 +219,8 @@ async fn every_route_over_http_through_cargo_lambda_watch() {
         .unwrap();
     let url = |path: &str| format!("{}{path}", watch.url);
     // Functions compile on first request: allow time.
-    let get_json = async |path: &str| {
-        let response = http
-            .get(url(path))
+    let send = async |request: reqwest::RequestBuilder| {
+        let response = request
             .timeout(std::time::Duration::from_secs(600))
             .send()
             .await
@@ -231,19 +230,12 @@ async fn every_route_over_http_through_cargo_lambda_watch() {
             response.json::<Value>().await.unwrap_or(Value::Null),
         )
     };
+    let get_json = async |path: &str| send(http.get(url(path))).await;
     let post_json = async |path: &str, body: String| {
-        let response = http
+        let request = http
             .post(url(path))
-            .header("content-type", "application/json")
-            .body(body)
-            .timeout(std::time::Duration::from_secs(600))
-            .send()
-            .await
-            .unwrap();
-        (
-            response.status().as_u16(),
-            response.json::<Value>().await.unwrap_or(Value::Null),
-        )
+            .header("content-type", "application/json");
+        send(request.body(body)).await
     };
 
     let (status, offerings) = get_json("/offerings").await;

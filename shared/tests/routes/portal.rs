@@ -4,9 +4,22 @@
 
 use std::time::{Duration, Instant};
 
+use devchat::model::{Subscription, User};
 use devchat_kit::{
-    Answer, CARD_CHARGE_FAILS, CARD_OK, Options, Route, Stack, browser_request, sign_up,
+    Answer, CARD_CHARGE_FAILS, CARD_OK, Listen, Options, Route, Stack, browser_request, sign_up,
 };
+
+/// A monthly subscriber in trial who paid with `card`, on a stack whose events reach
+/// the app through `stripe listen`.
+async fn trialing_subscriber(email: &str, card: &str) -> (Stack, Listen, User, Subscription) {
+    let stack = Stack::start(Options::provisioned()).await;
+    let listen = stack.listen().await;
+    let monthly = stack.catalog().monthly_price.id.clone();
+    let user = stack.subscriber(email, &monthly, card).await;
+    let sub = user.subscription.clone().expect("a subscription");
+    assert_eq!(sub.status, "trialing");
+    (stack, listen, user, sub)
+}
 
 #[tokio::test]
 async fn portal_session_for_the_user_with_our_configuration() {
@@ -92,17 +105,7 @@ async fn portal_session_for_the_user_with_our_configuration() {
 
 #[tokio::test]
 async fn portal_cancel_reaches_our_record_through_the_stripe_cli() {
-    let stack = Stack::start(Options::provisioned()).await;
-    let listen = stack.listen().await;
-    let user = stack
-        .subscriber(
-            "cancel@example.com",
-            &stack.catalog().monthly_price.id,
-            CARD_OK,
-        )
-        .await;
-    let sub = user.subscription.clone().unwrap();
-    assert_eq!(sub.status, "trialing");
+    let (stack, listen, user, sub) = trialing_subscriber("cancel@example.com", CARD_OK).await;
 
     let Answer {
         status,
@@ -157,17 +160,8 @@ async fn portal_cancel_reaches_our_record_through_the_stripe_cli() {
 
 #[tokio::test]
 async fn a_failed_payment_after_an_early_trial_end_is_recorded_past_due() {
-    let stack = Stack::start(Options::provisioned()).await;
-    let listen = stack.listen().await;
-    let user = stack
-        .subscriber(
-            "declined@example.com",
-            &stack.catalog().monthly_price.id,
-            CARD_CHARGE_FAILS,
-        )
-        .await;
-    let sub = user.subscription.unwrap();
-    assert_eq!(sub.status, "trialing");
+    let (stack, listen, user, sub) =
+        trialing_subscriber("declined@example.com", CARD_CHARGE_FAILS).await;
 
     stack
         .stripe_post(
