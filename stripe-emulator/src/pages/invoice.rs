@@ -35,7 +35,7 @@ fn render(inv: &Value, business: &str) -> Response {
     let when = match status {
         "paid" => inv["status_transitions"]["paid_at"]
             .as_i64()
-            .map(|t| format!("Paid {}", date(t))),
+            .map(|t| format!("on {}", date(t))),
         "open" if inv["attempted"] == Value::Bool(true) => Some(
             "The last payment attempt failed. Update your payment method to pay this invoice."
                 .to_string(),

@@ -27,7 +27,7 @@ async fn a_paid_invoice_shows_its_amount_number_status_and_lines() {
     page.assert_has(&[
         &format!("<title>Invoice {}</title>", inv["number"].as_str().unwrap()),
         r#"<p class="amount" id="invoice-amount">$60.00</p>"#,
-        r#"<span class="badge status-paid" id="invoice-status">Paid</span>"#,
+        r#"<span class="badge status-paid" id="invoice-status">Paid</span> <span class="muted" id="invoice-when">on "#,
         r#"<dd id="invoice-customer">page@example.com</dd>"#,
         "1 × Pair Coding (at $60.00 / month)",
         r#"<span id="invoice-amount-paid">$60.00</span>"#,
