@@ -323,3 +323,18 @@ test('portal: Return is a plain link, and clicked straight after confirm on a sl
   });
   assert.equal((await stripe('GET', `/v1/subscriptions/${subscription.id}`)).status, 'canceled');
 });
+
+test('portal: an invoice in the history opens its hosted invoice page', { timeout: 60_000 }, async () => {
+  const { portal, customer } = await portalSession();
+  const [invoice] = (await stripe('GET', '/v1/invoices', { customer })).data;
+  assert.equal(invoice.status, 'paid');
+  await inBrowser(async (page) => {
+    await page.goto(portal.url);
+    await page.locator('#invoice-history a').first().click();
+    await page.waitForURL(invoice.hosted_invoice_url);
+    assert.equal(await page.locator('#invoice-amount').textContent(), '$60.00');
+    assert.equal(await page.locator('#invoice-status').textContent(), 'Paid');
+    assert.equal(await page.locator('#invoice-number').textContent(), invoice.number);
+    assert.match(await page.locator('.invoice-lines').textContent(), /1 × Pair Coding \(at \$60\.00 \/ month\)/);
+  });
+});
