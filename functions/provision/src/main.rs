@@ -24,7 +24,7 @@ struct Cli {
     create_table: bool,
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     devchat::telemetry::init();
     let app = App::from_env().await;
