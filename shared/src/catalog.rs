@@ -167,22 +167,32 @@ pub async fn provision(
     store: &impl Store,
     config: &Config,
 ) -> Result<Catalog> {
-    let product = converge_product(stripe, &product_spec(config)).await?;
+    // The four reads (and what each creates or fixes) depend on nothing but the specs,
+    // so they run at once; only the prices need the product's and the meter's ids.
     let meter_spec = meter_spec(config);
-    let meter = converge_meter(stripe, &meter_spec).await?;
+    let (product_spec, portal_spec) = (product_spec(config), portal_spec(config));
+    let (monthly_key, ondemand_key) = (
+        monthly_price_spec(config, "").lookup_key,
+        ondemand_price_spec(config, "", "").lookup_key,
+    );
+    let lookup_keys = [monthly_key.as_str(), ondemand_key.as_str()];
+    let (product, meter, portal, existing) = tokio::try_join!(
+        converge_product(stripe, &product_spec),
+        converge_meter(stripe, &meter_spec),
+        converge_portal(stripe, &portal_spec),
+        stripe.find_prices_by_lookup_keys(&lookup_keys),
+    )?;
     let monthly_spec = monthly_price_spec(config, &product.id);
     let ondemand_spec = ondemand_price_spec(config, &product.id, &meter.id);
-    let existing = stripe
-        .find_prices_by_lookup_keys(&[&monthly_spec.lookup_key, &ondemand_spec.lookup_key])
-        .await?;
     let find = |key: &str| {
         existing
             .iter()
             .find(|p| p.lookup_key.as_deref() == Some(key))
     };
-    let monthly = converge_price(stripe, find(&monthly_spec.lookup_key), &monthly_spec).await?;
-    let ondemand = converge_price(stripe, find(&ondemand_spec.lookup_key), &ondemand_spec).await?;
-    let portal = converge_portal(stripe, &portal_spec(config)).await?;
+    let (monthly, ondemand) = tokio::try_join!(
+        converge_price(stripe, find(&monthly_spec.lookup_key), &monthly_spec),
+        converge_price(stripe, find(&ondemand_spec.lookup_key), &ondemand_spec),
+    )?;
 
     let catalog = Catalog {
         product_id: product.id,

@@ -5,7 +5,7 @@ use crate::{
     Error, Result, catalog,
     config::Config,
     model::{SubscriptionType, User},
-    store::Store,
+    store::{self, Store},
     stripe::{CheckoutSpec, StripeApi},
     sync,
 };
@@ -20,8 +20,11 @@ pub async fn start(
     user_id: &str,
     price: &str,
 ) -> Result<String> {
-    let user = store.require_user(user_id).await?;
-    let catalog = catalog::load(stripe, store, config).await?;
+    // Independent reads, at once (the catalog is usually in memory: see `store`).
+    let (user, catalog) = tokio::try_join!(
+        store.require_user(user_id),
+        catalog::load(stripe, store, config)
+    )?;
     let kind = catalog
         .offer_of(price)
         .ok_or_else(|| Error::BadRequest(format!("{price:?} is not one of our prices")))?;
@@ -65,10 +68,15 @@ pub async fn complete(
     user_id: &str,
     session_id: &str,
 ) -> Result<User> {
-    let user = store.require_user(user_id).await?;
-    let session = stripe
-        .retrieve_checkout_session(session_id)
-        .await?
+    // The user and the session are read at once; the user's answer decides first (an
+    // unknown user is a 404 whatever the session), and an implausible id asks nothing.
+    store::check_user_id(user_id)?;
+    let (user, session) = tokio::join!(
+        store.require_user(user_id),
+        stripe.retrieve_checkout_session(session_id)
+    );
+    let user = user?;
+    let session = session?
         .ok_or_else(|| Error::BadRequest(format!("unknown Checkout Session {session_id:?}")))?;
     if session.customer.as_deref() != Some(user.id.as_str()) {
         return Err(Error::Forbidden(
@@ -88,8 +96,16 @@ pub async fn complete(
         return Ok(user);
     };
     let subscription = state.id.clone();
-    if sync::record_read(store, &user, state, kind).await? == sync::Outcome::Unchanged {
-        tracing::info!(%subscription, "the stored state is as new or newer");
+    match sync::record_read(store, &user, state, kind).await? {
+        // What we wrote is the user's state now: no need to read it back.
+        sync::Write::Written(recorded) => Ok(User {
+            subscription: Some(recorded),
+            ..user
+        }),
+        sync::Write::Kept => Ok(user),
+        sync::Write::Refused => {
+            tracing::info!(%subscription, "a newer state was stored meanwhile");
+            store.require_user(&user.id).await
+        }
     }
-    store.require_user(&user.id).await
 }

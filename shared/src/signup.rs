@@ -68,13 +68,28 @@ pub async fn sign_up(
     let customer_id = stripe
         .create_customer(&email, &config.challenge_id, &key)
         .await?;
-    let holder = store.claim_email(&email, &customer_id).await?;
+    let user = User {
+        id: customer_id.clone(),
+        email: email.clone(),
+        subscription: None,
+    };
+    // The claim and the user record are written at once (one round trip, not two):
+    // concurrent sign-ups of one email get the same Customer (same idempotency key),
+    // so the record written here is the holder's in any race that matters.
+    let (holder, written) = tokio::try_join!(
+        store.claim_email(&email, &customer_id),
+        store.put_user(&user)
+    )?;
     if holder != customer_id {
         tracing::warn!(customer = %customer_id, holder = %holder, "another sign-up claimed this email first");
-    } else {
-        tracing::info!(customer = %customer_id, "signed up");
+        return user_record(store, &holder, &email).await;
     }
-    user_record(store, &holder, &email).await
+    tracing::info!(customer = %customer_id, "signed up");
+    if written {
+        return Ok(user);
+    }
+    // An earlier attempt wrote the record (and may have stored a subscription since).
+    Ok(store.get_user(&customer_id).await?.unwrap_or(user))
 }
 
 /// The user record for a claimed email, written now if the sign-up that claimed it
@@ -88,7 +103,10 @@ async fn user_record(store: &impl Store, customer_id: &str, email: &str) -> Resu
         email: email.to_owned(),
         subscription: None,
     };
-    store.put_user(&user).await?;
+    if store.put_user(&user).await? {
+        return Ok(user);
+    }
+    // A concurrent sign-up wrote it between our read and our write.
     Ok(store.get_user(customer_id).await?.unwrap_or(user))
 }
 

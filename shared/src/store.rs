@@ -2,11 +2,28 @@
 //! with items mapped by serde_dynamo. One table, keyed by `pk`:
 //! `USER#{customer id}` (the user), `EMAIL#{normalised email}` (the one-user-per-email
 //! claim, written conditionally), `CATALOG` (what provisioning converged to).
+//!
+//! The catalog changes only when provisioning runs (a deploy), yet most routes need
+//! it, so [`DynamoStore`] keeps the last one it read or wrote in the warm instance's
+//! memory for [`CATALOG_LIFETIME`] ([`Cached`]): most requests skip that read, and a
+//! catalog provisioned elsewhere reaches every warm instance within a minute.
 
 use crate::{
     Error, Result,
     model::{Catalog, Subscription, User},
 };
+
+/// 404 for an id that cannot be a Stripe Customer id, without asking anyone.
+pub fn check_user_id(id: &str) -> Result<()> {
+    let plausible = !id.is_empty()
+        && id.len() <= 255
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if plausible {
+        Ok(())
+    } else {
+        Err(Error::NotFound(format!("unknown user {id:?}")))
+    }
+}
 
 /// The storage our rules use.
 pub trait Store: Send + Sync {
@@ -27,18 +44,14 @@ pub trait Store: Send + Sync {
     /// without asking the database.
     fn require_user(&self, id: &str) -> impl Future<Output = Result<User>> + Send {
         async move {
-            let plausible = !id.is_empty()
-                && id.len() <= 255
-                && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            let user = if plausible {
-                self.get_user(id).await?
-            } else {
-                None
-            };
-            user.ok_or_else(|| Error::NotFound(format!("unknown user {id:?}")))
+            check_user_id(id)?;
+            self.get_user(id)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("unknown user {id:?}")))
         }
     }
-    fn put_user(&self, user: &User) -> impl Future<Output = Result<()>> + Send;
+    /// Writes the user unless a record with this id exists; returns whether it wrote.
+    fn put_user(&self, user: &User) -> impl Future<Output = Result<bool>> + Send;
     /// Writes the subscription unless the stored one is newer (`as_of`), conditionally.
     /// Returns whether it was written.
     fn save_subscription(
@@ -48,5 +61,60 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<bool>> + Send;
 }
 
+/// How long a warm instance answers from the catalog it last read (see the module docs).
+pub const CATALOG_LIFETIME: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A value kept for a fixed lifetime from when it was stored (the clock is passed in,
+/// so the rule is tested without waiting).
+#[derive(Debug)]
+pub struct Cached<T> {
+    lifetime: std::time::Duration,
+    entry: Option<(std::time::Instant, T)>,
+}
+
+impl<T: Clone> Cached<T> {
+    pub fn new(lifetime: std::time::Duration) -> Self {
+        Cached {
+            lifetime,
+            entry: None,
+        }
+    }
+
+    /// The value, if it was stored less than the lifetime before `now`.
+    pub fn get(&self, now: std::time::Instant) -> Option<T> {
+        self.entry
+            .as_ref()
+            .filter(|(stored, _)| now.saturating_duration_since(*stored) < self.lifetime)
+            .map(|(_, value)| value.clone())
+    }
+
+    pub fn set(&mut self, value: T, now: std::time::Instant) {
+        self.entry = Some((now, value));
+    }
+}
+
 mod dynamo;
 pub use dynamo::DynamoStore;
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    #[test]
+    fn a_cached_value_lives_exactly_its_lifetime() {
+        let t0 = Instant::now();
+        let mut cache = Cached::new(Duration::from_secs(60));
+        assert_eq!(cache.get(t0), None, "empty");
+        cache.set("v1", t0);
+        assert_eq!(cache.get(t0), Some("v1"));
+        assert_eq!(cache.get(t0 + Duration::from_millis(59_999)), Some("v1"));
+        assert_eq!(cache.get(t0 + Duration::from_secs(60)), None, "expired");
+        // A later store starts a new lifetime, with the new value.
+        cache.set("v2", t0 + Duration::from_secs(61));
+        assert_eq!(cache.get(t0 + Duration::from_secs(120)), Some("v2"));
+        // A clock reading before the store (another thread's) still counts as fresh.
+        assert_eq!(cache.get(t0), Some("v2"));
+    }
+}

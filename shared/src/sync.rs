@@ -197,27 +197,45 @@ pub async fn record_read(
     user: &User,
     current: SubscriptionState,
     kind: SubscriptionType,
-) -> Result<Outcome> {
+) -> Result<Write> {
     let state = Subscription {
         id: current.id,
         status: current.status,
         kind,
         as_of: Some(current.as_of),
     };
-    record(store, user, state).await
+    write(store, user, state).await
+}
+
+/// What [`record_read`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    /// Stored: the user's subscription is now this.
+    Written(Subscription),
+    /// The user's subscription as read supersedes it; nothing asked of the store.
+    Kept,
+    /// The store refused it: a concurrent writer stored a newer state since the user was read.
+    Refused,
 }
 
 /// The one write of subscription state: `state` replaces the user's only if it
 /// [`supersedes`] it, and the store's conditional write enforces the same order
 /// against a concurrent writer.
-async fn record(store: &impl Store, user: &User, state: Subscription) -> Result<Outcome> {
+async fn write(store: &impl Store, user: &User, state: Subscription) -> Result<Write> {
     if !supersedes(&state, user.subscription.as_ref()) {
-        return Ok(Outcome::Unchanged);
+        return Ok(Write::Kept);
     }
     Ok(if store.save_subscription(&user.id, &state).await? {
-        Outcome::Updated
+        Write::Written(state)
     } else {
-        Outcome::Unchanged
+        Write::Refused
+    })
+}
+
+async fn record(store: &impl Store, user: &User, state: Subscription) -> Result<Outcome> {
+    Ok(match write(store, user, state).await? {
+        Write::Written(_) => Outcome::Updated,
+        Write::Kept | Write::Refused => Outcome::Unchanged,
     })
 }
 

@@ -14,7 +14,10 @@ use tokio::process::{Child, Command};
 
 use crate::{
     Result,
+    actions::Action,
     events::HttpRequest,
+    progress,
+    scenario::Fixtures,
     stats::{Summary, ms, summarize},
 };
 
@@ -188,5 +191,116 @@ pub async fn run(
         errors,
         requests_per_second: ((latencies.len() as f64 / seconds) * 10.0).round() / 10.0,
         latency_ms: summarize(&latencies),
+    }
+}
+
+/// What the load phase needs from the command line.
+pub struct Plan<'a> {
+    pub cargo_lambda: &'a Path,
+    pub concurrency: &'a [usize],
+    pub watch_concurrency: usize,
+    pub seconds: u64,
+    pub max_requests: usize,
+}
+
+type Make = Arc<dyn Fn() -> HttpRequest + Send + Sync>;
+
+/// The routes loaded through `cargo lambda watch`, each at every concurrency of the plan.
+fn routes(fx: &Arc<Fixtures>) -> Vec<(&'static str, Make)> {
+    let action = |action: Action| -> Make {
+        let fx = fx.clone();
+        Arc::new(move || action.request(&fx))
+    };
+    vec![
+        ("GET /offerings", action(Action::Offerings)),
+        ("GET /users (session)", action(Action::GetUser)),
+        (
+            "POST /offerings/paircode/schedule",
+            action(Action::Schedule),
+        ),
+        ("POST /webhook (signed)", action(Action::Webhook)),
+    ]
+}
+
+/// Throughput of every route of [`routes`] at every concurrency of the plan.
+pub async fn throughput(
+    plan: &Plan<'_>,
+    env: &[(String, String)],
+    fx: Arc<Fixtures>,
+) -> Result<(Vec<Throughput>, String)> {
+    if !plan.cargo_lambda.is_file() {
+        return Err(format!(
+            "{} is missing (make up installs cargo-lambda into .venv)",
+            plan.cargo_lambda.display()
+        )
+        .into());
+    }
+    progress("throughput: starting cargo lambda watch --release (builds what is missing)");
+    let workspace = std::env::current_dir()?;
+    let watch = Watch::start(
+        plan.cargo_lambda,
+        &workspace,
+        env,
+        true,
+        plan.watch_concurrency,
+        &Action::Offerings.request(&fx),
+    )
+    .await?;
+    let routes = routes(&fx);
+    // Every function the load touches is started (and built) before timing.
+    for (_, make) in &routes {
+        watch_probe(&watch.url, make.clone()).await?;
+    }
+    let duration = Duration::from_secs(plan.seconds);
+    let mut results = Vec::new();
+    for &concurrency in plan.concurrency {
+        for (route, make) in &routes {
+            results.push(
+                run(
+                    &watch.url,
+                    route,
+                    concurrency,
+                    duration,
+                    plan.max_requests,
+                    make.clone(),
+                )
+                .await,
+            );
+        }
+    }
+    for r in &results {
+        progress(format_args!(
+            "  {} at {}: {:.1} req/s, {} requests, {} errors, p50 {:.1} ms p99 {:.1} ms",
+            r.route,
+            r.concurrency,
+            r.requests_per_second,
+            r.requests,
+            r.errors,
+            r.latency_ms.p50,
+            r.latency_ms.p99
+        ));
+    }
+    watch.stop().await;
+    Ok((
+        results,
+        format!(
+            "cargo lambda watch --release, its --concurrency {} (instances per function), load generator: this harness, {:?} connections, {} s per route and concurrency, loopback",
+            plan.watch_concurrency, plan.concurrency, plan.seconds
+        ),
+    ))
+}
+
+/// Waits until `make()` answers 2xx through cargo lambda watch (its function started).
+async fn watch_probe(url: &str, make: Make) -> Result<()> {
+    let until = std::time::Instant::now() + Duration::from_secs(20 * 60);
+    loop {
+        let summary = run(url, "probe", 1, Duration::from_secs(60), 1, make.clone()).await;
+        if summary.errors == 0 {
+            return Ok(());
+        }
+        if std::time::Instant::now() > until {
+            return Err(format!("{url}: never answered 2xx through cargo lambda watch").into());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }

@@ -2,38 +2,39 @@
 //! `bench/RESULTS.md`, `bench/results.json` and `bench/README-snippet.md`.
 //!
 //! 1. Cold init: fresh processes against our Runtime API; Init Duration and first response, vs a hello-world floor.
-//! 2. Warm latency: invocations per route; time in the emulator and moto beside the function's own.
-//! 3. Stripe round trips per user action from the emulator's request log.
-//! 4. Size: binary and zipped `bootstrap`.  5. Memory: peak RSS.
-//! 6. Throughput through `cargo lambda watch` at a fixed concurrency.
+//! 2. Warm latency on loopback: time in the emulator and moto beside the function's own.
+//! 3. Round trips: Stripe and DynamoDB calls per action, in all and on the critical path, beside the minimum.
+//! 4. Latency under a network model (Stripe 150 ms, DynamoDB 5 ms per call) against each action's floor.
+//! 5. Size (x86_64 and arm64, zipped) and peak memory.
+//! 6. Throughput through `cargo lambda watch` at each concurrency.
+//!
+//! `--phases warm,latency,cold,size,load` runs a subset (`make bench BENCH_ARGS=…`).
 
+mod actions;
+mod cold;
 mod events;
 mod load;
 mod proxy;
 mod report;
+mod results;
 mod runtime;
 mod scenario;
+mod size;
 mod stack;
 mod stats;
+mod tables;
+mod trips;
+mod warm;
 
-use std::{
-    collections::BTreeMap,
-    io::Write,
-    path::{Path, PathBuf},
-    sync::Arc,
-    time::Duration,
-};
+use std::{collections::BTreeMap, io::Write, path::PathBuf, sync::Arc};
 
 use clap::Parser;
-use serde::Serialize;
 
 use crate::{
-    events::cfn_create,
-    proxy::busy_within,
-    runtime::Instance,
-    scenario::{Action, FLOOR, FUNCTIONS, Fixtures, Fleet},
+    actions::{ACTIONS, Action, FLOOR, FUNCTIONS},
+    results::{Memory, Results},
+    scenario::Fleet,
     stack::Stack,
-    stats::{Summary, ms, summarize},
 };
 
 pub type Result<T, E = Box<dyn std::error::Error + Send + Sync>> = std::result::Result<T, E>;
@@ -62,9 +63,18 @@ struct Cli {
     /// Warm invocations per route.
     #[arg(long, default_value_t = 500)]
     warm: usize,
-    /// Concurrency of the load generator.
-    #[arg(long, default_value_t = 16)]
-    concurrency: usize,
+    /// Concurrencies of the load generator (each route is loaded at each).
+    #[arg(long, value_delimiter = ',', default_values_t = [16, 64])]
+    concurrency: Vec<usize>,
+    /// Invocations per action under the network model (Stripe 150 ms, DynamoDB 5 ms).
+    #[arg(long, default_value_t = 100)]
+    latency: usize,
+    /// cargo lambda's arm64 output (`<function>/bootstrap`), sized beside x86_64.
+    #[arg(long, default_value = "target/deploy/lambda")]
+    arm64_dir: PathBuf,
+    /// The phases to run (the others are reported as skipped).
+    #[arg(long, value_delimiter = ',', default_values_t = Phase::ALL.map(|p| p.to_string()))]
+    phases: Vec<String>,
     /// Seconds of load per route.
     #[arg(long, default_value_t = 10)]
     load_seconds: u64,
@@ -74,89 +84,51 @@ struct Cli {
     /// Instances per function `cargo lambda watch` may run at once (its --concurrency).
     #[arg(long, default_value_t = 1)]
     watch_concurrency: usize,
-    /// Skip the throughput run (no cargo lambda watch).
+    /// Skip the throughput run (no cargo lambda watch); the same as leaving out `load`.
     #[arg(long)]
     no_load: bool,
 }
 
-#[derive(Debug, Serialize)]
-pub struct Cold {
-    pub function: String,
-    pub init_ms: Summary,
-    pub first_response_ms: Summary,
-    /// Median Init Duration / the floor's.
-    pub init_ratio: f64,
-    pub first_response_ratio: f64,
-    pub peak_rss_kib: u64,
-    /// Invocations that did not answer 2xx.
-    pub errors: usize,
+/// The phases of a run, in order (`--phases warm,latency`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Warm,
+    Latency,
+    Cold,
+    Size,
+    Load,
 }
 
-#[derive(Debug, Serialize)]
-pub struct Warm {
-    pub action: String,
-    pub function: String,
-    pub errors: usize,
-    /// Event handed over → answer posted (Lambda's Duration).
-    pub function_ms: Summary,
-    /// Waiting on the Stripe emulator (proxy-timed).
-    pub stripe_ms: Summary,
-    /// Waiting on moto (proxy-timed).
-    pub dynamo_ms: Summary,
-    /// function − Stripe − DynamoDB: our own code, runtime and HTTP clients, plus any
-    /// wait for a CPU on a busy machine.
-    pub overhead_ms: Summary,
-    /// CPU time the function process used per invocation (all threads, schedstat):
-    /// what our code costs, free of waiting on the dependencies or for a CPU.
-    pub cpu_ms_per_invocation: f64,
-    pub stripe_calls_per_invocation: f64,
-    pub dynamo_calls_per_invocation: f64,
-    /// Mean time the emulator itself logged per invocation (`duration_ms`).
-    pub emulator_logged_ms: f64,
+impl Phase {
+    const ALL: [Phase; 5] = [
+        Phase::Warm,
+        Phase::Latency,
+        Phase::Cold,
+        Phase::Size,
+        Phase::Load,
+    ];
 }
 
-#[derive(Debug, Serialize)]
-pub struct Size {
-    pub function: String,
-    pub binary_bytes: u64,
-    pub zip_bytes: u64,
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Phase::Warm => "warm",
+            Phase::Latency => "latency",
+            Phase::Cold => "cold",
+            Phase::Size => "size",
+            Phase::Load => "load",
+        })
+    }
 }
 
-#[derive(Debug, Serialize)]
-pub struct Memory {
-    pub function: String,
-    /// VmHWM after the warm run (every warm action of this function).
-    pub warm_peak_rss_kib: Option<u64>,
-    /// Highest VmHWM after one cold invocation.
-    pub cold_peak_rss_kib: u64,
+impl Cli {
+    fn runs(&self, phase: Phase) -> bool {
+        self.phases.iter().any(|p| *p == phase.to_string())
+            && !(phase == Phase::Load && self.no_load)
+    }
 }
 
-#[derive(Debug, Serialize)]
-pub struct Machine {
-    pub nproc: usize,
-    pub cpu: String,
-    pub memory_mib: u64,
-    pub kernel: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Results {
-    pub date: String,
-    pub machine: Machine,
-    pub cold_runs: usize,
-    pub warm_invocations: usize,
-    pub floor: Cold,
-    pub cold: Vec<Cold>,
-    pub warm: Vec<Warm>,
-    pub round_trips: Vec<scenario::RoundTrips>,
-    pub size: Vec<Size>,
-    pub memory: Vec<Memory>,
-    pub throughput: Vec<load::Throughput>,
-    pub throughput_note: String,
-    pub targets: Vec<report::Target>,
-}
-
-fn progress(msg: impl std::fmt::Display) {
+pub fn progress(msg: impl std::fmt::Display) {
     eprintln!("bench: {msg}");
     let _ = std::io::stderr().flush();
 }
@@ -168,55 +140,73 @@ async fn main() -> Result<()> {
     for name in FUNCTIONS.iter().chain([&FLOOR]) {
         bin(name)?;
     }
-    if !cli.moto.is_file() {
-        return Err(format!(
-            "{} is missing (make up installs moto server into .venv)",
-            cli.moto.display()
-        )
-        .into());
+    for (tool, hint) in [
+        (&cli.moto, "make up installs moto server into .venv"),
+        (&cli.emulator, "cargo build -p stripe-emulator"),
+    ] {
+        if !tool.is_file() {
+            return Err(format!("{} is missing ({hint})", tool.display()).into());
+        }
     }
     progress("starting moto server and the Stripe emulator");
-    if !cli.emulator.is_file() {
-        return Err(format!(
-            "{} is missing: cargo build -p stripe-emulator",
-            cli.emulator.display()
-        )
-        .into());
-    }
     let stack = Stack::start(&cli.moto, &cli.emulator).await?;
-    stack.provision(&bin("provision")?, true).await?;
+    stack.network_model(true);
+    let first = scenario::provisioning(&stack, &bin("provision")?, true).await?;
+    stack.network_model(false);
     let env = stack.env();
     let tag = format!("{:x}", uuid::Uuid::new_v4().as_u128() as u32);
 
-    progress("fixtures and Stripe round trips per action");
+    progress("fixtures, and the round trips of webhooks and provisioning");
     let mut fleet = Fleet::new(&cli.bin_dir, env.clone());
-    let (fixtures, round_trips) =
+    let (fixtures, one_offs) =
         scenario::prepare(&stack, &mut fleet, &tag, &bin("provision")?).await?;
-    for trip in &round_trips {
-        progress(format_args!(
-            "  {}: {} {:?}",
-            trip.action, trip.count, trip.calls
-        ));
-    }
+    let fixtures = Arc::new(fixtures);
 
-    progress(format_args!(
-        "warm latency: {} invocations per route",
-        cli.warm
-    ));
     let mut warm = Vec::new();
-    for action in Action::WARM {
-        let result = warm_run(&stack, &mut fleet, &fixtures, action, cli.warm).await?;
+    if cli.runs(Phase::Warm) {
         progress(format_args!(
-            "  {}: p50 {:.2} ms p99 {:.2} ms; own overhead p50 {:.2} p99 {:.2}; CPU {:.3} ms/invocation",
-            result.action,
-            result.function_ms.p50,
-            result.function_ms.p99,
-            result.overhead_ms.p50,
-            result.overhead_ms.p99,
-            result.cpu_ms_per_invocation
+            "warm latency on loopback: {} invocations per action",
+            cli.warm
         ));
-        warm.push(result);
+        for spec in &ACTIONS {
+            let result =
+                warm::warm_run(&stack, &mut fleet, &fixtures, spec.action, cli.warm).await?;
+            progress(format_args!(
+                "  {}: p50 {:.2} ms p99 {:.2} ms; own p50 {:.2} p99 {:.2}; CPU {:.3} ms/invocation",
+                result.action,
+                result.function_ms.p50,
+                result.function_ms.p99,
+                result.overhead_ms.p50,
+                result.overhead_ms.p99,
+                result.cpu_ms_per_invocation
+            ));
+            warm.push(result);
+        }
     }
+    let (mut latency, mut round_trips) = (Vec::new(), Vec::new());
+    if cli.runs(Phase::Latency) {
+        progress(format_args!(
+            "latency under the network model: {} invocations per action",
+            cli.latency
+        ));
+        for spec in ACTIONS.iter().filter(|s| s.action != Action::Floor) {
+            let (result, trips) =
+                warm::latency_run(&stack, &mut fleet, &fixtures, spec.action, cli.latency).await?;
+            progress(format_args!(
+                "  {}: p50 {:.1} ms p99 {:.1} ms, floor {} ms; Stripe {} DynamoDB {} (total / depth)",
+                result.action,
+                result.function_ms.p50,
+                result.function_ms.p99,
+                result.floor_ms,
+                result.trips.stripe,
+                result.trips.dynamo
+            ));
+            latency.push(result);
+            round_trips.push(trips);
+        }
+    }
+    round_trips.extend(one_offs);
+    round_trips.push(first);
     let warm_rss: BTreeMap<String, Option<u64>> = FUNCTIONS
         .iter()
         .chain([&FLOOR])
@@ -224,17 +214,26 @@ async fn main() -> Result<()> {
         .collect();
     fleet.stop().await;
 
-    progress(format_args!(
-        "cold starts: {} per function, interleaved",
-        cli.cold_runs
-    ));
-    let (floor, cold) = cold_runs(&cli.bin_dir, &env, &fixtures, cli.cold_runs).await?;
+    let empty_floor = || cold::ColdSamples::default().cold(FLOOR, None);
+    let (floor, cold) = if cli.runs(Phase::Cold) {
+        progress(format_args!(
+            "cold starts: {} per function, interleaved",
+            cli.cold_runs
+        ));
+        cold::cold_runs(&cli.bin_dir, &env, &fixtures, cli.cold_runs).await?
+    } else {
+        (empty_floor(), Vec::new())
+    };
 
-    let size = FUNCTIONS
-        .iter()
-        .chain([&FLOOR])
-        .map(|f| size_of(f, &bin(f)?))
-        .collect::<Result<Vec<_>>>()?;
+    let size = if cli.runs(Phase::Size) {
+        FUNCTIONS
+            .iter()
+            .chain([&FLOOR])
+            .map(|f| size::size_of(f, &cli.bin_dir, &cli.arm64_dir))
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        Vec::new()
+    };
     let memory = FUNCTIONS
         .iter()
         .chain([&FLOOR])
@@ -249,10 +248,20 @@ async fn main() -> Result<()> {
         })
         .collect();
 
-    let (throughput, throughput_note) = if cli.no_load {
-        (Vec::new(), "skipped (--no-load)".to_string())
+    let (throughput, throughput_note) = if cli.runs(Phase::Load) {
+        let plan = load::Plan {
+            cargo_lambda: &cli.cargo_lambda,
+            concurrency: &cli.concurrency,
+            watch_concurrency: cli.watch_concurrency,
+            seconds: cli.load_seconds,
+            max_requests: cli.load_max,
+        };
+        load::throughput(&plan, &env, fixtures.clone()).await?
     } else {
-        throughput(&cli, &env, &fixtures).await?
+        (
+            Vec::new(),
+            "skipped (--phases without load, or --no-load)".to_string(),
+        )
     };
 
     let mut results = Results {
@@ -264,6 +273,7 @@ async fn main() -> Result<()> {
         cold,
         warm,
         round_trips,
+        latency,
         size,
         memory,
         throughput,
@@ -285,277 +295,4 @@ async fn main() -> Result<()> {
         ));
     }
     Ok(())
-}
-
-async fn warm_run(
-    stack: &Stack,
-    fleet: &mut Fleet,
-    fx: &Fixtures,
-    action: Action,
-    n: usize,
-) -> Result<Warm> {
-    let function = action.function();
-    for _ in 0..3 {
-        let event = action.request(fx).event();
-        fleet.instance(function).await?.invoke(&event).await?;
-    }
-    stack.clear_log().await?;
-    stack.stripe.drain();
-    stack.dynamo.drain();
-    let (mut total, mut stripe, mut dynamo, mut own) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut stripe_calls, mut dynamo_calls, mut errors) = (0, 0, 0);
-    let cpu_before = fleet.instance(function).await?.cpu_time();
-    for _ in 0..n {
-        let event = action.request(fx).event();
-        let inv = fleet.instance(function).await?.invoke(&event).await?;
-        if !(200..300).contains(&inv.status()) {
-            errors += 1;
-        }
-        let s = stack.stripe.drain();
-        let d = stack.dynamo.drain();
-        stripe_calls += s.len();
-        dynamo_calls += d.len();
-        let in_stripe = busy_within(&s, inv.delivered, inv.answered);
-        let in_dynamo = busy_within(&d, inv.delivered, inv.answered);
-        total.push(ms(inv.duration));
-        stripe.push(ms(in_stripe));
-        dynamo.push(ms(in_dynamo));
-        own.push(ms(inv.duration.saturating_sub(in_stripe + in_dynamo)));
-    }
-    let cpu_after = fleet.instance(function).await?.cpu_time();
-    let cpu = match (cpu_before, cpu_after) {
-        (Some(before), Some(after)) => ms(after.saturating_sub(before)),
-        _ => f64::NAN,
-    };
-    let logged: f64 = stack
-        .stripe_log()
-        .await?
-        .iter()
-        .filter_map(|e| e["duration_ms"].as_f64())
-        .sum();
-    let per = |x: f64| ((x / n.max(1) as f64) * 1000.0).round() / 1000.0;
-    Ok(Warm {
-        action: action.label().to_string(),
-        function: function.to_string(),
-        errors,
-        function_ms: summarize(&total),
-        stripe_ms: summarize(&stripe),
-        dynamo_ms: summarize(&dynamo),
-        overhead_ms: summarize(&own),
-        cpu_ms_per_invocation: per(cpu),
-        stripe_calls_per_invocation: per(stripe_calls as f64),
-        dynamo_calls_per_invocation: per(dynamo_calls as f64),
-        emulator_logged_ms: per(logged),
-    })
-}
-
-/// The event a cold instance of `function` gets first.
-fn first_event(function: &str, fx: &Fixtures, instance: &Instance) -> serde_json::Value {
-    let action = match function {
-        "offerings" => Action::Offerings,
-        "signup" => Action::SignupNew,
-        "get-user" => Action::GetUser,
-        "checkout" => Action::Checkout,
-        "schedule" => Action::Schedule,
-        "portal" => Action::Portal,
-        "webhook" => Action::Webhook,
-        "site" => Action::Site,
-        "provision" => {
-            return cfn_create(&format!("http://{}/cfn-response", instance.runtime_addr));
-        }
-        _ => Action::Floor,
-    };
-    action.request(fx).event()
-}
-
-#[derive(Default)]
-struct ColdSamples {
-    init: Vec<f64>,
-    first_response: Vec<f64>,
-    peak_rss_kib: u64,
-    errors: usize,
-}
-
-impl ColdSamples {
-    fn cold(&self, function: &str, floor: Option<&Cold>) -> Cold {
-        let (init_ms, first_response_ms) = (summarize(&self.init), summarize(&self.first_response));
-        let ratio = |a: f64, floor: Option<f64>| match floor {
-            Some(b) if b > 0.0 => (a / b * 100.0).round() / 100.0,
-            Some(_) => 0.0,
-            None => 1.0,
-        };
-        Cold {
-            function: function.to_string(),
-            init_ratio: ratio(init_ms.p50, floor.map(|f| f.init_ms.p50)),
-            first_response_ratio: ratio(
-                first_response_ms.p50,
-                floor.map(|f| f.first_response_ms.p50),
-            ),
-            init_ms,
-            first_response_ms,
-            peak_rss_kib: self.peak_rss_kib,
-            errors: self.errors,
-        }
-    }
-}
-
-async fn cold_runs(
-    dir: &Path,
-    env: &[(String, String)],
-    fx: &Fixtures,
-    runs: usize,
-) -> Result<(Cold, Vec<Cold>)> {
-    let names: Vec<&str> = FUNCTIONS.iter().copied().chain([FLOOR]).collect();
-    let mut samples: BTreeMap<&str, ColdSamples> = BTreeMap::new();
-    for round in 0..runs {
-        // Round-robin, so load from other work on the machine spreads over every function.
-        for name in &names {
-            let binary = stack::binary(dir, name)?;
-            let mut instance = Instance::spawn(name, &binary, env).await?;
-            let started = instance.started;
-            let event = first_event(name, fx, &instance);
-            let inv = instance.invoke(&event).await?;
-            let init = instance.init_duration().await?;
-            let rss = instance.peak_rss_kib().unwrap_or(0);
-            // provision answers CloudFormation at its ResponseURL, not in the response.
-            let failure = if *name == "provision" {
-                let answers = instance.cfn_answers();
-                (answers.len() != 1 || answers[0]["Status"] != "SUCCESS")
-                    .then(|| format!("CloudFormation answers {answers:?}"))
-            } else {
-                (!(200..300).contains(&inv.status()))
-                    .then(|| format!("{} {}", inv.status(), inv.response["body"]))
-            };
-            instance.stop().await;
-            let entry = samples.entry(name).or_default();
-            if let Some(failure) = failure {
-                entry.errors += 1;
-                progress(format_args!("  cold {name}: {failure}"));
-            }
-            entry.init.push(ms(init));
-            entry.first_response.push(ms(inv.answered - started));
-            entry.peak_rss_kib = entry.peak_rss_kib.max(rss);
-        }
-        progress(format_args!("  round {}/{runs}", round + 1));
-    }
-    let empty = ColdSamples::default();
-    let floor = samples.get(FLOOR).unwrap_or(&empty).cold(FLOOR, None);
-    let cold = FUNCTIONS
-        .iter()
-        .map(|name| samples.get(name).unwrap_or(&empty).cold(name, Some(&floor)))
-        .collect();
-    Ok((floor, cold))
-}
-
-fn size_of(function: &str, binary: &Path) -> Result<Size> {
-    let bytes = std::fs::read(binary)?;
-    let mut zipped = std::io::Cursor::new(Vec::new());
-    {
-        let mut zip = zip::ZipWriter::new(&mut zipped);
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .unix_permissions(0o755);
-        zip.start_file("bootstrap", options)?;
-        zip.write_all(&bytes)?;
-        zip.finish()?;
-    }
-    Ok(Size {
-        function: function.to_string(),
-        binary_bytes: bytes.len() as u64,
-        zip_bytes: zipped.into_inner().len() as u64,
-    })
-}
-
-async fn throughput(
-    cli: &Cli,
-    env: &[(String, String)],
-    fx: &Fixtures,
-) -> Result<(Vec<load::Throughput>, String)> {
-    if !cli.cargo_lambda.is_file() {
-        return Err(format!(
-            "{} is missing (make up installs cargo-lambda into .venv)",
-            cli.cargo_lambda.display()
-        )
-        .into());
-    }
-    progress("throughput: starting cargo lambda watch --release (builds what is missing)");
-    let workspace = std::env::current_dir()?;
-    let watch = load::Watch::start(
-        &cli.cargo_lambda,
-        &workspace,
-        env,
-        true,
-        cli.watch_concurrency,
-        &Action::Offerings.request(fx),
-    )
-    .await?;
-    // Every function the load touches is started (and built) before timing.
-    let payload = fx.webhook_payload();
-    let webhook: Arc<dyn Fn() -> events::HttpRequest + Send + Sync> =
-        Arc::new(move || scenario::webhook(&payload));
-    watch_probe(&watch.url, webhook.clone()).await?;
-    let duration = Duration::from_secs(cli.load_seconds);
-    let mut results = Vec::new();
-    let offerings: Arc<dyn Fn() -> events::HttpRequest + Send + Sync> =
-        Arc::new(|| events::HttpRequest::new("GET", "/offerings"));
-    results.push(
-        load::run(
-            &watch.url,
-            "GET /offerings",
-            cli.concurrency,
-            duration,
-            cli.load_max,
-            offerings,
-        )
-        .await,
-    );
-    results.push(
-        load::run(
-            &watch.url,
-            "POST /webhook (signed)",
-            cli.concurrency,
-            duration,
-            cli.load_max,
-            webhook,
-        )
-        .await,
-    );
-    for r in &results {
-        progress(format_args!(
-            "  {}: {:.1} req/s, {} requests, {} errors, p50 {:.1} ms p99 {:.1} ms",
-            r.route,
-            r.requests_per_second,
-            r.requests,
-            r.errors,
-            r.latency_ms.p50,
-            r.latency_ms.p99
-        ));
-    }
-    watch.stop().await;
-    Ok((
-        results,
-        format!(
-            "cargo lambda watch --release, its --concurrency {} (instances per function), load generator: this harness, {} connections, {} s per route, loopback",
-            cli.watch_concurrency, cli.concurrency, cli.load_seconds
-        ),
-    ))
-}
-
-/// Waits until `make()` answers 2xx through cargo lambda watch (its function started).
-async fn watch_probe(
-    url: &str,
-    make: Arc<dyn Fn() -> events::HttpRequest + Send + Sync>,
-) -> Result<()> {
-    let until = std::time::Instant::now() + Duration::from_secs(20 * 60);
-    loop {
-        let summary = load::run(url, "probe", 1, Duration::from_secs(60), 1, make.clone()).await;
-        if summary.errors == 0 {
-            return Ok(());
-        }
-        if std::time::Instant::now() > until {
-            return Err(format!("{url}: never answered 2xx through cargo lambda watch").into());
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
 }

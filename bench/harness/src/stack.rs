@@ -8,11 +8,15 @@ use std::{
     process::Stdio,
 };
 
-use devchat_kit::{APP_URL, CARD_OK, Card, Emulator, Options};
+use devchat_kit::{APP_URL, Card, Emulator, Options};
 use serde_json::Value;
 use tokio::process::Command;
 
-use crate::{Result, proxy::Proxy};
+use crate::{
+    Result,
+    proxy::{Proxy, Span},
+    trips::{DYNAMO_MS, STRIPE_MS},
+};
 
 pub use devchat_kit::WEBHOOK_SECRET;
 
@@ -96,13 +100,34 @@ impl Stack {
         self.kit.stripe_get(path).await
     }
 
-    /// Pays a Checkout Session on the emulator's hosted page with a card that succeeds.
-    pub async fn pay(&self, id: &str) -> Result<()> {
-        self.kit
-            .emulator
-            .pay_session(id, Card::new(CARD_OK))
-            .await?;
+    /// `DELETE /v1{path}`, the harness's own (cancels a subscription at once).
+    pub async fn stripe_delete(&self, path: &str) -> Value {
+        self.kit.stripe_delete(path).await
+    }
+
+    /// Pays a Checkout Session on the emulator's hosted page with `card`.
+    pub async fn pay(&self, id: &str, card: &str) -> Result<()> {
+        self.kit.emulator.pay_session(id, Card::new(card)).await?;
         Ok(())
+    }
+
+    /// Moves the emulator's clock on (trials end, periods renew, charges happen).
+    pub async fn advance_clock(&self, seconds: i64) -> Result<()> {
+        self.kit.emulator.advance(seconds).await?;
+        Ok(())
+    }
+
+    /// The spans both proxies recorded since the last drain: (Stripe, DynamoDB).
+    pub fn drain(&self) -> (Vec<Span>, Vec<Span>) {
+        (self.stripe.drain(), self.dynamo.drain())
+    }
+
+    /// The latency phase's network model on every dependency call (Stripe 150 ms,
+    /// DynamoDB 5 ms, held by the proxies), or loopback as it is.
+    pub fn network_model(&self, on: bool) {
+        let ms = |n: u64| std::time::Duration::from_millis(if on { n } else { 0 });
+        self.stripe.set_delay(ms(STRIPE_MS));
+        self.dynamo.set_delay(ms(DYNAMO_MS));
     }
 }
 

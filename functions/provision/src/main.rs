@@ -28,7 +28,7 @@ struct Cli {
     verify_sender: bool,
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     devchat::telemetry::init();
     let app = App::from_env().await;

@@ -9,7 +9,7 @@ mod client {
     include!(concat!(env!("OUT_DIR"), "/client.rs"));
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     devchat::telemetry::init();
     lambda_http::run(service_fn(|req: Request| async move {

@@ -113,8 +113,13 @@ impl App {
 /// runtime calling `handler` for each request, with errors rendered by
 /// [`http::finish`].
 ///
+/// Lambda hands an instance one event at a time, so the binaries run it on a
+/// `current_thread` Tokio runtime: no worker threads to start at init or to hand work
+/// between, and concurrent calls within one request (`tokio::try_join!`) still overlap
+/// their waiting (bench/NOTES.md measures it against the multi-threaded runtime).
+///
 /// ```no_run
-/// #[tokio::main]
+/// #[tokio::main(flavor = "current_thread")]
 /// async fn main() -> Result<(), lambda_http::Error> {
 ///     devchat::api::run(devchat::api::offerings::handle).await
 /// }

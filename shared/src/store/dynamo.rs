@@ -1,6 +1,11 @@
 //! [`DynamoStore`]: the [`Store`] on one DynamoDB table (hash key `pk`), items
 //! mapped with serde_dynamo. Any DynamoDB failure is [`Error::Storage`] (503).
 
+use std::{
+    sync::{Arc, Mutex},
+    time::Instant,
+};
+
 use aws_sdk_dynamodb::{
     Client,
     error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
@@ -12,7 +17,7 @@ use aws_sdk_dynamodb::{
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_dynamo::{from_item, to_attribute_value, to_item};
 
-use super::Store;
+use super::{CATALOG_LIFETIME, Cached, Store};
 use crate::{
     Error, Result, aws,
     model::{Catalog, Subscription, User},
@@ -23,6 +28,8 @@ use crate::{
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// The catalog last read or written, for [`CATALOG_LIFETIME`] (shared by clones).
+    catalog: Arc<Mutex<Cached<Catalog>>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -89,6 +96,7 @@ impl DynamoStore {
         DynamoStore {
             client,
             table: table.to_owned(),
+            catalog: Arc::new(Mutex::new(Cached::new(CATALOG_LIFETIME))),
         }
     }
 
@@ -161,6 +169,13 @@ impl DynamoStore {
             .map_err(|err| mapping("reading an item", err))
     }
 
+    /// The catalog cache (a poisoned lock still holds a whole value: `set` is one move).
+    fn cached_catalog(&self) -> std::sync::MutexGuard<'_, Cached<Catalog>> {
+        self.catalog
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Writes `value` under `pk`; with `only_new`, only if no item has that key.
     /// Returns whether it was written.
     async fn put<T: Serialize>(&self, pk: String, value: &T, only_new: bool) -> Result<bool> {
@@ -182,12 +197,22 @@ impl DynamoStore {
 }
 
 impl Store for DynamoStore {
+    /// From memory when this instance read or wrote it less than [`CATALOG_LIFETIME`] ago.
     async fn get_catalog(&self) -> Result<Option<Catalog>> {
-        self.get(CATALOG_KEY.into()).await
+        if let Some(catalog) = self.cached_catalog().get(Instant::now()) {
+            return Ok(Some(catalog));
+        }
+        let catalog: Option<Catalog> = self.get(CATALOG_KEY.into()).await?;
+        if let Some(catalog) = &catalog {
+            self.cached_catalog().set(catalog.clone(), Instant::now());
+        }
+        Ok(catalog)
     }
 
     async fn put_catalog(&self, catalog: &Catalog) -> Result<()> {
-        self.put(CATALOG_KEY.into(), catalog, false).await.map(drop)
+        self.put(CATALOG_KEY.into(), catalog, false).await?;
+        self.cached_catalog().set(catalog.clone(), Instant::now());
+        Ok(())
     }
 
     async fn get_user(&self, id: &str) -> Result<Option<User>> {
@@ -216,8 +241,8 @@ impl Store for DynamoStore {
 
     /// Writes the user unless a record with this id exists, so a repeated sign-up never
     /// overwrites a stored subscription.
-    async fn put_user(&self, user: &User) -> Result<()> {
-        self.put(user_key(&user.id), user, true).await.map(drop)
+    async fn put_user(&self, user: &User) -> Result<bool> {
+        self.put(user_key(&user.id), user, true).await
     }
 
     /// One conditional `UpdateItem`: the user must exist, and a stored state stamped

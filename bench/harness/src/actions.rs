@@ -1,0 +1,258 @@
+//! The user actions the benchmark drives through the function binaries, as data: one
+//! row of [`ACTIONS`] per action (its function, its label, the fewest Stripe and
+//! DynamoDB calls it needs and why) and one arm of [`Action::request`] for the request.
+//! A new route is a new variant, a row and an arm; every phase picks it up.
+
+use serde_json::json;
+
+use crate::{
+    events::{HttpRequest, stripe_signature},
+    scenario::Fixtures,
+    stack::WEBHOOK_SECRET,
+    trips::Trips,
+};
+
+/// Every function binary with an HTTP route, then `provision` (a custom resource).
+pub const FUNCTIONS: [&str; 9] = [
+    "offerings",
+    "signup",
+    "get-user",
+    "checkout",
+    "schedule",
+    "portal",
+    "webhook",
+    "site",
+    "provision",
+];
+pub const FLOOR: &str = "hello";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Offerings,
+    SignupNew,
+    SignupKnown,
+    GetUser,
+    GetUserSession,
+    Checkout,
+    Schedule,
+    Portal,
+    Webhook,
+    Site,
+    Floor,
+}
+
+/// One action: where it runs, what it is called, and the least it needs of Stripe and
+/// DynamoDB on a warm instance (calls in all / on the critical path).
+pub struct Spec {
+    pub action: Action,
+    pub function: &'static str,
+    pub label: &'static str,
+    pub minimum: Trips,
+    pub why: &'static str,
+}
+
+const fn spec(
+    action: Action,
+    function: &'static str,
+    label: &'static str,
+    stripe: (usize, usize),
+    dynamo: (usize, usize),
+    why: &'static str,
+) -> Spec {
+    Spec {
+        action,
+        function,
+        label,
+        minimum: Trips::new(stripe, dynamo),
+        why,
+    }
+}
+
+/// Every action the warm and latency phases run, in report order.
+pub const ACTIONS: [Spec; 11] = [
+    spec(
+        Action::Offerings,
+        "offerings",
+        "GET /offerings",
+        (0, 0),
+        (0, 0),
+        "the catalog is in the instance's memory (one read per instance per minute)",
+    ),
+    spec(
+        Action::SignupNew,
+        "signup",
+        "POST /users (new email)",
+        (1, 1),
+        (3, 2),
+        "read the email's claim; create the Customer; write the claim and the user at once",
+    ),
+    spec(
+        Action::SignupKnown,
+        "signup",
+        "POST /users (known email)",
+        (0, 0),
+        (2, 2),
+        "the claim names the user, so the user is read after it",
+    ),
+    spec(
+        Action::GetUser,
+        "get-user",
+        "GET /users",
+        (0, 0),
+        (1, 1),
+        "read the user",
+    ),
+    spec(
+        Action::GetUserSession,
+        "get-user",
+        "GET /users?session_id",
+        (1, 1),
+        (1, 0),
+        "the user is read beside the session (returning again: nothing new to write)",
+    ),
+    spec(
+        Action::Checkout,
+        "checkout",
+        "POST /offerings/paircode",
+        (1, 1),
+        (1, 1),
+        "the user (is one subscribed already?) before the Checkout Session",
+    ),
+    spec(
+        Action::Schedule,
+        "schedule",
+        "POST /offerings/paircode/schedule",
+        (1, 1),
+        (1, 1),
+        "the user (a live on-demand subscription?) before the meter event",
+    ),
+    spec(
+        Action::Portal,
+        "portal",
+        "POST /users/portal",
+        (1, 1),
+        (1, 1),
+        "the user must exist before a portal session is made for them",
+    ),
+    spec(
+        Action::Webhook,
+        "webhook",
+        "POST /webhook (a duplicate)",
+        (0, 0),
+        (1, 1),
+        "customer.subscription.created delivered again: read the user, nothing to write",
+    ),
+    spec(
+        Action::Site,
+        "site",
+        "GET / (site)",
+        (0, 0),
+        (0, 0),
+        "embedded files",
+    ),
+    spec(
+        Action::Floor,
+        FLOOR,
+        "hello-world floor",
+        (0, 0),
+        (0, 0),
+        "",
+    ),
+];
+
+impl Action {
+    pub fn spec(self) -> &'static Spec {
+        ACTIONS
+            .iter()
+            .find(|s| s.action == self)
+            .unwrap_or(&ACTIONS[ACTIONS.len() - 1])
+    }
+
+    pub fn function(self) -> &'static str {
+        self.spec().function
+    }
+
+    pub fn label(self) -> &'static str {
+        self.spec().label
+    }
+
+    /// The action a cold instance of `function` is first invoked with.
+    pub fn first_of(function: &str) -> Action {
+        ACTIONS
+            .iter()
+            .find(|s| s.function == function)
+            .map_or(Action::Floor, |s| s.action)
+    }
+
+    /// A new request of this action (each call a fresh email or idempotency key).
+    pub fn request(self, fx: &Fixtures) -> HttpRequest {
+        let n = fx.next();
+        match self {
+            Action::Offerings => HttpRequest::new("GET", "/offerings"),
+            Action::SignupNew => signup(&format!("bench-{}-{n}@example.com", fx.tag)),
+            Action::SignupKnown => signup(&fx.subscriber.1),
+            Action::GetUser => get_user(&fx.subscriber.0),
+            Action::GetUserSession => get_user(&fx.ondemand.0).query("session_id", &fx.ondemand.1),
+            Action::Checkout => checkout(&fx.prospect, &fx.monthly_price),
+            Action::Schedule => signed_in(
+                HttpRequest::new("POST", "/offerings/paircode/schedule"),
+                &fx.ondemand.0,
+            )
+            .header("idempotency-key", &format!("bench-{}-{n}", fx.tag)),
+            Action::Portal => {
+                signed_in(HttpRequest::new("POST", "/users/portal"), &fx.subscriber.0)
+                    .json(&json!({"priceType": "monthly"}))
+            }
+            Action::Webhook => webhook(&fx.webhook_payload),
+            Action::Site | Action::Floor => HttpRequest::new("GET", "/"),
+        }
+    }
+}
+
+/// A user-scoped request as the browser signed in as `user` sends it: their `user_id`
+/// and the session cookie `POST /users` set.
+pub fn signed_in(req: HttpRequest, user: &str) -> HttpRequest {
+    let cookie = devchat_kit::session_cookie(user);
+    req.query("user_id", user).header("cookie", &cookie)
+}
+
+pub fn signup(email: &str) -> HttpRequest {
+    HttpRequest::new("POST", "/users").json(&json!({ "email": email }))
+}
+
+pub fn get_user(id: &str) -> HttpRequest {
+    signed_in(HttpRequest::new("GET", "/users"), id)
+}
+
+pub fn checkout(user: &str, price: &str) -> HttpRequest {
+    signed_in(HttpRequest::new("POST", "/offerings/paircode"), user)
+        .json(&json!({ "price": price }))
+}
+
+/// `payload` as Stripe POSTs it, signed now.
+pub fn webhook(payload: &str) -> HttpRequest {
+    let mut req = HttpRequest::new("POST", "/webhook")
+        .header("content-type", "application/json")
+        .header(
+            "stripe-signature",
+            &stripe_signature(payload, WEBHOOK_SECRET),
+        );
+    req.body = Some(payload.to_string());
+    req
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_has_one_row_and_every_function_a_first_action() {
+        for (i, spec) in ACTIONS.iter().enumerate() {
+            assert_eq!(spec.action.spec().label, spec.label, "row {i}");
+            assert!(spec.minimum.floor_ms() < 1000);
+        }
+        for function in FUNCTIONS.iter().filter(|f| **f != "provision") {
+            assert_eq!(Action::first_of(function).function(), *function);
+        }
+    }
+}

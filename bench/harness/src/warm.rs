@@ -1,0 +1,131 @@
+//! Warm invocations, one at a time through the Runtime API: on loopback (our own time
+//! beside the dependencies') and under the network model (each action's wall time
+//! beside its floor, the critical path's calls at 150 ms per Stripe call and 5 ms per
+//! DynamoDB call).
+
+use std::collections::HashMap;
+
+use crate::{
+    Result,
+    actions::Action,
+    proxy::busy_within,
+    results::{Latency, Warm},
+    scenario::{Fixtures, Fleet},
+    stack::Stack,
+    stats::{ms, summarize},
+    trips::{RoundTrips, Trips, calls_within},
+};
+
+pub async fn warm_run(
+    stack: &Stack,
+    fleet: &mut Fleet,
+    fx: &Fixtures,
+    action: Action,
+    n: usize,
+) -> Result<Warm> {
+    let function = action.function();
+    for _ in 0..3 {
+        let event = action.request(fx).event();
+        fleet.instance(function).await?.invoke(&event).await?;
+    }
+    stack.clear_log().await?;
+    stack.drain();
+    let (mut total, mut stripe, mut dynamo, mut own) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut stripe_calls, mut dynamo_calls, mut errors) = (0, 0, 0);
+    let cpu_before = fleet.instance(function).await?.cpu_time();
+    for _ in 0..n {
+        let event = action.request(fx).event();
+        let inv = fleet.instance(function).await?.invoke(&event).await?;
+        if !(200..300).contains(&inv.status()) {
+            errors += 1;
+        }
+        let (s, d) = stack.drain();
+        stripe_calls += s.len();
+        dynamo_calls += d.len();
+        let in_stripe = busy_within(&s, inv.delivered, inv.answered);
+        let in_dynamo = busy_within(&d, inv.delivered, inv.answered);
+        total.push(ms(inv.duration));
+        stripe.push(ms(in_stripe));
+        dynamo.push(ms(in_dynamo));
+        own.push(ms(inv.duration.saturating_sub(in_stripe + in_dynamo)));
+    }
+    let cpu_after = fleet.instance(function).await?.cpu_time();
+    let cpu = match (cpu_before, cpu_after) {
+        (Some(before), Some(after)) => ms(after.saturating_sub(before)),
+        _ => f64::NAN,
+    };
+    let logged: f64 = stack
+        .stripe_log()
+        .await?
+        .iter()
+        .filter_map(|e| e["duration_ms"].as_f64())
+        .sum();
+    let per = |x: f64| ((x / n.max(1) as f64) * 1000.0).round() / 1000.0;
+    Ok(Warm {
+        action: action.label().to_string(),
+        function: function.to_string(),
+        errors,
+        function_ms: summarize(&total),
+        stripe_ms: summarize(&stripe),
+        dynamo_ms: summarize(&dynamo),
+        overhead_ms: summarize(&own),
+        cpu_ms_per_invocation: per(cpu),
+        stripe_calls_per_invocation: per(stripe_calls as f64),
+        dynamo_calls_per_invocation: per(dynamo_calls as f64),
+        emulator_logged_ms: per(logged),
+    })
+}
+
+/// `n` invocations of `action` with the network model on: wall time, and the calls of
+/// each invocation with their critical path. Also the action's row of the round-trip
+/// table (the calls most invocations made, beside the minimum).
+pub async fn latency_run(
+    stack: &Stack,
+    fleet: &mut Fleet,
+    fx: &Fixtures,
+    action: Action,
+    n: usize,
+) -> Result<(Latency, RoundTrips)> {
+    let function = action.function();
+    stack.network_model(true);
+    for _ in 0..2 {
+        let event = action.request(fx).event();
+        fleet.instance(function).await?.invoke(&event).await?;
+    }
+    stack.drain();
+    let (mut total, mut errors) = (Vec::new(), 0);
+    let mut shapes: HashMap<Trips, (usize, Vec<String>)> = HashMap::new();
+    for _ in 0..n {
+        let event = action.request(fx).event();
+        let inv = fleet.instance(function).await?.invoke(&event).await?;
+        if !(200..300).contains(&inv.status()) {
+            errors += 1;
+        }
+        let (s, d) = stack.drain();
+        let trips = Trips::of(&s, &d, inv.delivered, inv.answered);
+        let shape = shapes
+            .entry(trips)
+            .or_insert_with(|| (0, calls_within(&s, &d, inv.delivered, inv.answered)));
+        shape.0 += 1;
+        total.push(ms(inv.duration));
+    }
+    stack.network_model(false);
+    let (trips, (count, calls)) = shapes
+        .into_iter()
+        .max_by_key(|(_, (count, _))| *count)
+        .unwrap_or_default();
+    let spec = action.spec();
+    Ok((
+        Latency {
+            action: spec.label.to_string(),
+            function: function.to_string(),
+            errors,
+            function_ms: summarize(&total),
+            trips,
+            floor_ms: trips.floor_ms(),
+            other_shapes: n - count,
+        },
+        RoundTrips::new(spec.label, trips, spec.minimum, spec.why, calls),
+    ))
+}
