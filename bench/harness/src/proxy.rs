@@ -165,9 +165,11 @@ async fn forward(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     // The network model: the call takes the model's time in all (the emulator's or
     // moto's own time counts toward it, as the service's own time does in AWS).
     let model = Duration::from_micros(inner.delay_us.load(Ordering::Relaxed));
+    // Tokio's timer ticks in whole milliseconds (up to +1 ms per call, which would
+    // read as our overhead); a blocking thread's sleep is within ~0.1 ms.
     let taken = arrived.elapsed();
     if taken < model {
-        tokio::time::sleep(model - taken).await;
+        let _ = tokio::task::spawn_blocking(move || std::thread::sleep(model - taken)).await;
     }
     inner
         .spans
