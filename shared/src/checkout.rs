@@ -10,17 +10,15 @@ use crate::{
     sync,
 };
 
-/// A Checkout Session (subscription mode) for `user_id` and one of our prices; its URL.
-/// 404 for an unknown user, 400 for a price that is not ours, 409 for a user who
-/// already has a live subscription.
+/// A Checkout Session (subscription mode) for `user` and one of our prices; its URL.
+/// 400 for a price that is not ours, 409 for a user who already has a live subscription.
 pub async fn start(
     stripe: &impl StripeApi,
     store: &impl Store,
     config: &Config,
-    user_id: &str,
+    user: &User,
     price: &str,
 ) -> Result<String> {
-    let user = store.require_user(user_id).await?;
     let catalog = catalog::load(stripe, store, config).await?;
     let kind = catalog
         .offer_of(price)
@@ -33,7 +31,7 @@ pub async fn start(
         )));
     }
     let spec = CheckoutSpec {
-        customer: user.id,
+        customer: user.id.clone(),
         price: price.to_owned(),
         kind,
         trial_days: (kind == SubscriptionType::Monthly)
@@ -62,10 +60,9 @@ pub async fn complete(
     stripe: &impl StripeApi,
     store: &impl Store,
     config: &Config,
-    user_id: &str,
+    user: User,
     session_id: &str,
 ) -> Result<User> {
-    let user = store.require_user(user_id).await?;
     let session = stripe
         .retrieve_checkout_session(session_id)
         .await?

@@ -542,7 +542,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
     // Sessions on every user-scoped route: none, forged, expired, tampered, or another user's.
     let secret = &app.config.session_secret;
     let minted = |user: &str, secret: &str, at: i64| {
-        let set = devchat::session::cookie(secret, user, at, false).unwrap();
+        let set = devchat::session::cookie(secret, user, 0, at, false).unwrap();
         set.split(';').next().unwrap().to_owned()
     };
     let expired = minted(
