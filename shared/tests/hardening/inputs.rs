@@ -7,7 +7,9 @@
 //! normalised.
 
 use devchat::api::site;
-use devchat_kit::{CARD_OK, Options, Route, Signed, Stack, call_as, request, sign_up, subscribe};
+use devchat_kit::{
+    CARD_OK, Options, Route, Signed, Stack, call_as, request, sign_in_with_code, sign_up, subscribe,
+};
 use lambda_http::Body;
 use serde_json::json;
 use stripe_webhook::Webhook;
@@ -601,6 +603,148 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
         );
     }
 
+    // POST /users/sign-in.
+    let sign_in = |name: &str, body: &str, status, says| {
+        Case::new(format!("sign-in: {name}"), Route::SignIn, status, says).body(body.to_owned())
+    };
+    let with_code = |email: &str, code: &str| json!({ "email": email, "code": code }).to_string();
+    cases.push(Case::new(
+        "sign-in: missing body",
+        Route::SignIn,
+        400,
+        "request body is missing",
+    ));
+    cases.push(sign_in(
+        "invalid JSON",
+        "{\"email\":",
+        400,
+        "not valid JSON",
+    ));
+    cases.push(sign_in(
+        "body is an array",
+        r#"["a@b.co","123456"]"#,
+        400,
+        "invalid type",
+    ));
+    cases.push(sign_in(
+        "no code field",
+        r#"{"email":"other@example.com"}"#,
+        400,
+        "missing field `code`",
+    ));
+    cases.push(sign_in(
+        "no email field",
+        r#"{"code":"123456"}"#,
+        400,
+        "missing field `email`",
+    ));
+    cases.push(sign_in(
+        "code is a number",
+        r#"{"email":"other@example.com","code":123456}"#,
+        400,
+        "invalid type",
+    ));
+    for code in ["", "12345", "1234567", "12a456", "١٢٣٤٥٦", "12-3456"] {
+        cases.push(sign_in(
+            &format!("malformed code {code:?}"),
+            &with_code(&other.email, code),
+            400,
+            "the code is the 6 digits",
+        ));
+    }
+    for markup in MARKUP {
+        cases.push(sign_in(
+            &format!("markup code {markup:?}"),
+            &with_code(&other.email, markup),
+            400,
+            "the code is the 6 digits",
+        ));
+        cases.push(sign_in(
+            &format!("markup email {markup:?}"),
+            &with_code(&format!("{markup}@example.com"), "123456"),
+            400,
+            "invalid email address",
+        ));
+    }
+    cases.push(sign_in(
+        "invalid email",
+        &with_code("not-an-email", "123456"),
+        400,
+        "invalid email address",
+    ));
+    cases.push(sign_in(
+        "an email that never asked for a code",
+        &with_code(&other.email, "123456"),
+        401,
+        "no sign-in code for this email",
+    ));
+    cases.push(sign_in(
+        "an unknown email",
+        &with_code("nobody@example.com", "123456"),
+        401,
+        "no sign-in code for this email",
+    ));
+
+    // POST /users/sign-out.
+    let sign_out = |name: &str, status, says| {
+        Case::new(format!("sign-out: {name}"), Route::SignOut, status, says)
+    };
+    cases.push(sign_out("invalid JSON", 400, "not valid JSON").body("{everywhere"));
+    cases.push(sign_out("body is an array", 400, "invalid type").body("[true]"));
+    cases.push(
+        sign_out("everywhere is a string", 400, "invalid type").body(r#"{"everywhere":"yes"}"#),
+    );
+    let everywhere = r#"{"everywhere":true}"#;
+    cases.push(sign_out("everywhere without a session", 401, "no session").body(everywhere));
+    for (name, cookie, says) in [
+        ("a forged session", &forged, "not valid"),
+        (
+            "a session edited to name another user",
+            &tampered,
+            "not valid",
+        ),
+        ("an expired session", &expired, "expired"),
+    ] {
+        cases.push(
+            sign_out(&format!("everywhere with {name}"), 401, says)
+                .body(everywhere)
+                .header("cookie", cookie.clone()),
+        );
+    }
+
+    // Every state-changing route a browser can reach: from another origin, refused.
+    for route in [
+        Route::SignUp,
+        Route::SignIn,
+        Route::SignOut,
+        Route::Checkout,
+        Route::Schedule,
+        Route::Portal,
+    ] {
+        for origin in [
+            "https://evil.example",
+            "null",
+            "http://127.0.0.1:9000.evil.example",
+        ] {
+            cases.push(
+                Case::new(
+                    format!("{route:?}: from origin {origin}"),
+                    route,
+                    403,
+                    "cross-site request refused",
+                )
+                .by(&other)
+                .header("origin", origin)
+                .body(match route {
+                    Route::SignUp => json!({ "email": "fresh@example.com" }).to_string(),
+                    Route::Checkout => price_body(&catalog.monthly_price.id),
+                    Route::SignOut => everywhere.to_owned(),
+                    _ => String::new(),
+                }),
+            );
+        }
+    }
+
     // POST /webhook.
     let signed = |payload: &str| {
         Webhook::generate_test_header(payload, app.config.webhook_secret().unwrap(), None)
@@ -774,7 +918,7 @@ async fn odd_but_valid_emails_sign_up_normalised() {
         let user = sign_up(app, raw).await;
         assert_eq!(user.email, normalised, "{raw:?}");
         assert!(user.id.starts_with("cus_"), "{user:?}");
-        let same = sign_up(app, again).await;
+        let same = sign_in_with_code(&stack, app, again).await;
         assert_eq!(same.id, user.id, "{again:?} is the same user as {raw:?}");
         let customer = stack.stripe_get(&format!("/customers/{}", user.id)).await;
         assert_eq!(customer["email"], normalised);
@@ -792,7 +936,9 @@ async fn odd_but_valid_emails_sign_up_normalised() {
     // A well-formed but different address is a different user.
     assert_ne!(
         sign_up(app, "ada.lovelace@example.com").await.id,
-        sign_up(app, "ada.lovelace+billing@example.com").await.id
+        sign_in_with_code(&stack, app, "ada.lovelace+billing@example.com")
+            .await
+            .id
     );
 }
 
@@ -800,12 +946,15 @@ async fn odd_but_valid_emails_sign_up_normalised() {
 async fn sign_up_opens_a_session() {
     let _stack = Stack::start(Options::provisioned()).await;
     let app = _stack.app;
-    for (proto, secure) in [(None, false), (Some("https"), true), (Some("http"), false)] {
+    for (n, (proto, secure)) in [(None, false), (Some("https"), true), (Some("http"), false)]
+        .into_iter()
+        .enumerate()
+    {
         let headers: Vec<(&str, &str)> = proto
             .map(|p| ("x-forwarded-proto", p))
             .into_iter()
             .collect();
-        let body = Body::Text(json!({ "email": "cookie@example.com" }).to_string());
+        let body = Body::Text(json!({ "email": format!("cookie{n}@example.com") }).to_string());
         let answer = Route::SignUp
             .call(app, request("POST", "/users", &[], &headers, body))
             .await;
@@ -815,10 +964,12 @@ async fn sign_up_opens_a_session() {
             .get("set-cookie")
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        assert!(
-            set.starts_with(&format!("{}=", devchat::session::COOKIE)),
-            "{set}"
-        );
+        let name = if secure {
+            devchat::session::HOST_COOKIE
+        } else {
+            devchat::session::COOKIE
+        };
+        assert!(set.starts_with(&format!("{name}=")), "{set}");
         for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=2592000"] {
             assert!(set.contains(attribute), "{attribute} missing: {set}");
         }
@@ -830,7 +981,7 @@ async fn sign_up_opens_a_session() {
             cookie: answer.session_cookie(),
         };
         assert_eq!(
-            call_as(app, Route::GetUser, &user, &[], &[], "")
+            call_as(app, Route::GetUser, &user, &[], &headers, "")
                 .await
                 .status,
             200
