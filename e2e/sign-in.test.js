@@ -56,6 +56,22 @@ async function latestCode(email) {
   return { code: found[1], count: mail.length };
 }
 
+/** Every item of the app's table mentioning `needle` (moto's DynamoDB, read consistently). */
+async function tableItems(needle) {
+  const response = await fetch(process.env.AWS_ENDPOINT_URL_DYNAMODB ?? 'http://127.0.0.1:8000', {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-amz-json-1.0',
+      'X-Amz-Target': 'DynamoDB_20120810.Scan',
+      Authorization: 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
+    },
+    body: JSON.stringify({ TableName: process.env.TABLE_NAME ?? 'devchat-local', ConsistentRead: true }),
+  });
+  const data = await response.json();
+  if (!response.ok) throw new Error(`scanning the table: ${response.status} ${JSON.stringify(data)}`);
+  return data.Items.map((item) => JSON.stringify(item)).filter((item) => item.includes(needle)).sort();
+}
+
 /** The session cookie(s) the browser holds for the app. */
 async function sessionCookies(context) {
   return (await context.cookies(APP_URL)).filter((c) => c.name.endsWith('devchat_session'));
@@ -172,6 +188,8 @@ journey('9 typing someone else\'s email gets a code step, not their account', as
     const writesFor = async (id) =>
       (await emulator('GET', 'requests')).filter((r) => r.method !== 'GET' && JSON.stringify(r).includes(id)).length;
     const before = await writesFor(victimId);
+    const itemsBefore = [...(await tableItems(victimId)), ...(await tableItems(victim))];
+    assert.ok(itemsBefore.length >= 2, 'the victim\'s user and email claim are in the table');
 
     // Even knowing the customer id, every user-scoped call is refused.
     const answers = await attacker.page.evaluate(async (id) => {
@@ -205,6 +223,8 @@ journey('9 typing someone else\'s email gets a code step, not their account', as
     await attacker.page.waitForURL('**/login');
     await attacker.page.screenshot({ path: path.join('e2e', 'artifacts', 'attacker-sent-back.png') });
     assert.equal(await writesFor(victimId), before, 'nothing written to Stripe for the victim');
+    const itemsAfter = [...(await tableItems(victimId)), ...(await tableItems(victim))];
+    assert.deepEqual(itemsAfter, itemsBefore, 'nothing written to the table for the victim');
 
     // The victim still has their subscription and their session.
     await page.reload();
