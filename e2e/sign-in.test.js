@@ -186,7 +186,7 @@ journey('9 typing someone else\'s email gets a code step, not their account', as
     assert.deepEqual(await sessionCookies(attacker.context), [], 'no session for the attacker');
 
     const writesFor = async (id) =>
-      (await emulator('GET', 'requests')).filter((r) => r.method !== 'GET' && JSON.stringify(r).includes(id)).length;
+      (await emulator('GET', 'requests')).data.filter((r) => r.method !== 'GET' && JSON.stringify(r).includes(id)).length;
     const before = await writesFor(victimId);
     const itemsBefore = [...(await tableItems(victimId)), ...(await tableItems(victim))];
     assert.ok(itemsBefore.length >= 2, 'the victim\'s user and email claim are in the table');
