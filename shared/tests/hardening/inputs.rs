@@ -14,6 +14,8 @@ use lambda_http::Body;
 use serde_json::json;
 use stripe_webhook::Webhook;
 
+mod sign_in;
+
 /// One row of the matrix.
 struct Case {
     name: String,
@@ -603,147 +605,10 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
         );
     }
 
-    // POST /users/sign-in.
-    let sign_in = |name: &str, body: &str, status, says| {
-        Case::new(format!("sign-in: {name}"), Route::SignIn, status, says).body(body.to_owned())
-    };
-    let with_code = |email: &str, code: &str| json!({ "email": email, "code": code }).to_string();
-    cases.push(Case::new(
-        "sign-in: missing body",
-        Route::SignIn,
-        400,
-        "request body is missing",
+    // POST /users/sign-in, POST /users/sign-out, and the Origin rule (inputs/sign_in.rs).
+    cases.extend(sign_in::cases(
+        &other, &catalog, &forged, &tampered, &expired,
     ));
-    cases.push(sign_in(
-        "invalid JSON",
-        "{\"email\":",
-        400,
-        "not valid JSON",
-    ));
-    cases.push(sign_in(
-        "body is an array",
-        r#"["a@b.co","123456"]"#,
-        400,
-        "invalid type",
-    ));
-    cases.push(sign_in(
-        "no code field",
-        r#"{"email":"other@example.com"}"#,
-        400,
-        "missing field `code`",
-    ));
-    cases.push(sign_in(
-        "no email field",
-        r#"{"code":"123456"}"#,
-        400,
-        "missing field `email`",
-    ));
-    cases.push(sign_in(
-        "code is a number",
-        r#"{"email":"other@example.com","code":123456}"#,
-        400,
-        "invalid type",
-    ));
-    for code in ["", "12345", "1234567", "12a456", "١٢٣٤٥٦", "12-3456"] {
-        cases.push(sign_in(
-            &format!("malformed code {code:?}"),
-            &with_code(&other.email, code),
-            400,
-            "the code is the 6 digits",
-        ));
-    }
-    for markup in MARKUP {
-        cases.push(sign_in(
-            &format!("markup code {markup:?}"),
-            &with_code(&other.email, markup),
-            400,
-            "the code is the 6 digits",
-        ));
-        cases.push(sign_in(
-            &format!("markup email {markup:?}"),
-            &with_code(&format!("{markup}@example.com"), "123456"),
-            400,
-            "invalid email address",
-        ));
-    }
-    cases.push(sign_in(
-        "invalid email",
-        &with_code("not-an-email", "123456"),
-        400,
-        "invalid email address",
-    ));
-    cases.push(sign_in(
-        "an email that never asked for a code",
-        &with_code(&other.email, "123456"),
-        401,
-        "no sign-in code for this email",
-    ));
-    cases.push(sign_in(
-        "an unknown email",
-        &with_code("nobody@example.com", "123456"),
-        401,
-        "no sign-in code for this email",
-    ));
-
-    // POST /users/sign-out.
-    let sign_out = |name: &str, status, says| {
-        Case::new(format!("sign-out: {name}"), Route::SignOut, status, says)
-    };
-    cases.push(sign_out("invalid JSON", 400, "not valid JSON").body("{everywhere"));
-    cases.push(sign_out("body is an array", 400, "invalid type").body("[true]"));
-    cases.push(
-        sign_out("everywhere is a string", 400, "invalid type").body(r#"{"everywhere":"yes"}"#),
-    );
-    let everywhere = r#"{"everywhere":true}"#;
-    cases.push(sign_out("everywhere without a session", 401, "no session").body(everywhere));
-    for (name, cookie, says) in [
-        ("a forged session", &forged, "not valid"),
-        (
-            "a session edited to name another user",
-            &tampered,
-            "not valid",
-        ),
-        ("an expired session", &expired, "expired"),
-    ] {
-        cases.push(
-            sign_out(&format!("everywhere with {name}"), 401, says)
-                .body(everywhere)
-                .header("cookie", cookie.clone()),
-        );
-    }
-
-    // Every state-changing route a browser can reach: from another origin, refused.
-    for route in [
-        Route::SignUp,
-        Route::SignIn,
-        Route::SignOut,
-        Route::Checkout,
-        Route::Schedule,
-        Route::Portal,
-    ] {
-        for origin in [
-            "https://evil.example",
-            "null",
-            "http://127.0.0.1:9000.evil.example",
-        ] {
-            cases.push(
-                Case::new(
-                    format!("{route:?}: from origin {origin}"),
-                    route,
-                    403,
-                    "cross-site request refused",
-                )
-                .by(&other)
-                .header("origin", origin)
-                .body(match route {
-                    Route::SignUp => json!({ "email": "fresh@example.com" }).to_string(),
-                    Route::Checkout => price_body(&catalog.monthly_price.id),
-                    Route::SignOut => everywhere.to_owned(),
-                    _ => String::new(),
-                }),
-            );
-        }
-    }
 
     // POST /webhook.
     let signed = |payload: &str| {
