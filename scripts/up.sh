@@ -108,7 +108,8 @@ start stripe-cli env HOME="$STACK" node_modules/.bin/stripe listen --api-key "$S
 
 log "warming up every function (each compiles on its first request)"
 for route in "GET /offerings" "GET /users" "POST /users" "POST /offerings/paircode" \
-             "POST /offerings/paircode/schedule" "POST /users/portal" "POST /webhook" "GET /"; do
+             "POST /offerings/paircode/schedule" "POST /users/portal" "POST /users/sign-in" \
+             "POST /users/sign-out" "POST /webhook" "GET /"; do
   read -r method path <<<"$route"
   warm "$method" "http://127.0.0.1:9000$path"
 done

@@ -5,26 +5,21 @@ use crate::{
     Error, Result, catalog,
     config::Config,
     model::{SubscriptionType, User},
-    store::{self, Store},
+    store::Store,
     stripe::{CheckoutSpec, StripeApi},
     sync,
 };
 
-/// A Checkout Session (subscription mode) for `user_id` and one of our prices; its URL.
-/// 404 for an unknown user, 400 for a price that is not ours, 409 for a user who
-/// already has a live subscription.
+/// A Checkout Session (subscription mode) for `user` and one of our prices; its URL.
+/// 400 for a price that is not ours, 409 for a user who already has a live subscription.
 pub async fn start(
     stripe: &impl StripeApi,
     store: &impl Store,
     config: &Config,
-    user_id: &str,
+    user: &User,
     price: &str,
 ) -> Result<String> {
-    // Independent reads, at once (the catalog is usually in memory: see `store`).
-    let (user, catalog) = tokio::try_join!(
-        store.require_user(user_id),
-        catalog::load(stripe, store, config)
-    )?;
+    let catalog = catalog::load(stripe, store, config).await?;
     let kind = catalog
         .offer_of(price)
         .ok_or_else(|| Error::BadRequest(format!("{price:?} is not one of our prices")))?;
@@ -36,7 +31,7 @@ pub async fn start(
         )));
     }
     let spec = CheckoutSpec {
-        customer: user.id,
+        customer: user.id.clone(),
         price: price.to_owned(),
         kind,
         trial_days: (kind == SubscriptionType::Monthly)
@@ -65,18 +60,12 @@ pub async fn complete(
     stripe: &impl StripeApi,
     store: &impl Store,
     config: &Config,
-    user_id: &str,
+    user: User,
     session_id: &str,
 ) -> Result<User> {
-    // The user and the session are read at once; the user's answer decides first (an
-    // unknown user is a 404 whatever the session), and an implausible id asks nothing.
-    store::check_user_id(user_id)?;
-    let (user, session) = tokio::join!(
-        store.require_user(user_id),
-        stripe.retrieve_checkout_session(session_id)
-    );
-    let user = user?;
-    let session = session?
+    let session = stripe
+        .retrieve_checkout_session(session_id)
+        .await?
         .ok_or_else(|| Error::BadRequest(format!("unknown Checkout Session {session_id:?}")))?;
     if session.customer.as_deref() != Some(user.id.as_str()) {
         return Err(Error::Forbidden(

@@ -1,5 +1,5 @@
 //! Settings from the environment (STRIPE_SECRET_KEY, STRIPE_API_BASE, STRIPE_WEBHOOK_SECRET,
-//! CHALLENGE_ID, APP_URL, TABLE_NAME, SESSION_SECRET, FROM_EMAIL). The DynamoDB and SES
+//! CHALLENGE_ID, APP_URL, TABLE_NAME, SESSION_SECRET, FROM_EMAIL, SIGN_IN_CODE_TTL_SECONDS). The DynamoDB and SES
 //! endpoints are the AWS SDK's own `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_SESV2`,
 //! read in [`crate::aws`], not here.
 
@@ -28,7 +28,13 @@ pub struct Config {
     pub session_secret: String,
     /// The address our mail comes from (`FROM_EMAIL`): an identity SES may send from.
     pub from_email: String,
+    /// How long a sign-in code works (`SIGN_IN_CODE_TTL_SECONDS`, default 600 = 10
+    /// minutes, at most an hour). Tests set it short to see a code expire.
+    pub sign_in_code_ttl_seconds: i64,
 }
+
+/// How long a sign-in code works unless `SIGN_IN_CODE_TTL_SECONDS` says otherwise.
+pub const SIGN_IN_CODE_TTL_SECONDS: i64 = 600;
 
 impl Config {
     /// Reads the process environment.
@@ -80,6 +86,19 @@ impl Config {
         if !from_email.is_empty() && !from_email.contains('@') {
             problems.push("FROM_EMAIL must be an email address".into());
         }
+        let sign_in_code_ttl_seconds = match get("SIGN_IN_CODE_TTL_SECONDS") {
+            None => SIGN_IN_CODE_TTL_SECONDS,
+            Some(value) => match value.parse::<i64>() {
+                Ok(seconds) if (0..=3600).contains(&seconds) => seconds,
+                _ => {
+                    problems.push(
+                        "SIGN_IN_CODE_TTL_SECONDS must be a whole number of seconds from 0 to 3600"
+                            .into(),
+                    );
+                    SIGN_IN_CODE_TTL_SECONDS
+                }
+            },
+        };
         if !session_secret.is_empty() && session_secret.chars().count() < 32 {
             problems.push("SESSION_SECRET must be at least 32 characters".into());
         }
@@ -98,6 +117,7 @@ impl Config {
             table_name,
             session_secret,
             from_email,
+            sign_in_code_ttl_seconds,
         })
     }
 
@@ -133,6 +153,7 @@ impl fmt::Debug for Config {
             .field("table_name", &self.table_name)
             .field("session_secret", &redacted(!self.session_secret.is_empty()))
             .field("from_email", &self.from_email)
+            .field("sign_in_code_ttl_seconds", &self.sign_in_code_ttl_seconds)
             .finish()
     }
 }
@@ -167,6 +188,10 @@ mod tests {
         assert_eq!(c.dashboard_url(), "http://127.0.0.1:9000/dashboard");
         assert_eq!(c.stripe_api_base, None);
         assert_eq!(c.webhook_secret().unwrap(), "whsec_abc");
+        assert_eq!(c.sign_in_code_ttl_seconds, 600);
+        let mut vars = FULL.to_vec();
+        vars.push(("SIGN_IN_CODE_TTL_SECONDS", "0"));
+        assert_eq!(config(&vars).unwrap().sign_in_code_ttl_seconds, 0);
     }
 
     #[test]
@@ -193,7 +218,9 @@ mod tests {
         vars.push(("CHALLENGE_ID", "bad id!"));
         vars.retain(|(k, _)| *k != "FROM_EMAIL");
         vars.push(("FROM_EMAIL", "devchat"));
+        vars.push(("SIGN_IN_CODE_TTL_SECONDS", "ten minutes"));
         let msg = config(&vars).unwrap_err().to_string();
+        assert!(msg.contains("SIGN_IN_CODE_TTL_SECONDS must be"), "{msg}");
         assert!(
             msg.contains("STRIPE_API_BASE must be an http(s) URL"),
             "{msg}"

@@ -23,6 +23,9 @@ pub enum Error {
     /// The request conflicts with the current state, e.g. already subscribed.
     #[error("{0}")]
     Conflict(String),
+    /// Too many attempts (sign-in codes): try again after `retry_after` seconds.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
     /// Body over the size limit.
     #[error("{0}")]
     PayloadTooLarge(String),

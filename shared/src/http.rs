@@ -88,6 +88,17 @@ pub fn text_header<'r>(req: &'r Request, name: &str) -> Result<Option<&'r str>> 
         .transpose()
 }
 
+/// The caller's IP as API Gateway saw it (`requestContext.http.sourceIp`), if known.
+pub fn source_ip(req: &Request) -> Option<String> {
+    use lambda_http::request::RequestContext;
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(context) => context.http.source_ip.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+    .filter(|ip| !ip.is_empty())
+}
+
 /// 405 unless the request uses `method`.
 pub fn require_method(req: &Request, method: Method) -> Result<()> {
     if req.method() == method {
@@ -121,6 +132,7 @@ pub fn status_of(err: &Error) -> StatusCode {
         Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
         Error::Conflict(_) => StatusCode::CONFLICT,
         Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::Stripe(_) => StatusCode::BAD_GATEWAY,
         Error::Storage(_) | Error::Mail(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -155,6 +167,12 @@ pub fn error_response(err: &Error) -> Response {
         CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),
     );
+    if let Error::TooManyRequests { retry_after, .. } = err {
+        response.headers_mut().insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from(*retry_after),
+        );
+    }
     response
 }
 
@@ -251,5 +269,16 @@ mod tests {
         assert!(!message(&response).contains("127.0.0.1"));
         let response = error_response(&Error::Stripe("boom".into()));
         assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    }
+
+    #[test]
+    fn too_many_requests_says_when_to_retry() {
+        let response = error_response(&Error::TooManyRequests {
+            message: "slow down".into(),
+            retry_after: 42,
+        });
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()["retry-after"], "42");
+        assert_eq!(message(&response), "slow down");
     }
 }

@@ -6,7 +6,8 @@
 //! - [`stripe`] and [`store`]: small traits for Stripe and storage, with the
 //!   async-stripe and DynamoDB implementations.
 //! - Business rules, named after what they do: [`catalog`] (provisioning),
-//!   [`signup`], [`checkout`], [`portal`], [`usage`], [`sync`] (webhooks).
+//!   [`signup`], [`sign_in`] (codes by email), [`session`] (revocable cookies),
+//!   [`checkout`], [`portal`], [`usage`], [`sync`] (webhooks).
 //! - [`api`]: one handler per HTTP route (parse → rule → respond), which the
 //!   function binaries under `functions/` run.
 
@@ -22,6 +23,7 @@ pub mod mail;
 pub mod model;
 pub mod portal;
 pub mod session;
+pub mod sign_in;
 pub mod signup;
 pub mod store;
 pub mod stripe;

@@ -41,6 +41,33 @@ pub struct User {
     pub email: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription: Option<Subscription>,
+    /// Which sessions count (see [`crate::session`]): a cookie minted at another epoch
+    /// does not. "Sign out everywhere" adds one. Not shown to the client.
+    #[serde(default, rename = "sessionEpoch")]
+    pub session_epoch: u64,
+}
+
+/// The sign-in state of one email, as stored under `SIGNIN#{email}`: the code last sent
+/// (only its keyed hash), how it has been used, and how many codes went out in the
+/// current hour (see [`crate::sign_in`]). `rev` makes every change a conditional write
+/// on the state it was decided from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInCode {
+    /// HMAC-SHA256 (hex) of the code with the session secret; never the code.
+    pub code_mac: String,
+    /// When it was sent and until when it works (unix seconds).
+    pub sent_at: i64,
+    pub expires: i64,
+    /// Wrong codes tried against it.
+    pub wrong: u32,
+    /// It opened a session (or was withdrawn): it works no more.
+    pub used: bool,
+    /// Start of the hour the count below is for, and how many codes went out in it.
+    pub window: i64,
+    pub sent_in_window: u32,
+    pub rev: u64,
+    /// DynamoDB's TTL attribute: the item may go once both the code and the count are over.
+    pub ttl: i64,
 }
 
 /// A price as `GET /offerings` shows it.

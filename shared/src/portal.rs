@@ -1,6 +1,10 @@
 //! Opening the Stripe Customer Portal for a user.
 
-use crate::{Result, model::Catalog, store::Store, stripe::StripeApi};
+use crate::{
+    Result,
+    model::{Catalog, User},
+    stripe::StripeApi,
+};
 
 /// A Customer Portal session: where to send the user, and the configuration it shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,15 +14,13 @@ pub struct PortalSession {
 }
 
 /// A portal session for the user's customer with our portal configuration, coming
-/// back to `return_url` (`{APP_URL}/dashboard`). Unknown user → 404.
+/// back to `return_url` (`{APP_URL}/dashboard`).
 pub async fn open(
     stripe: &impl StripeApi,
-    store: &impl Store,
     catalog: &Catalog,
-    user_id: &str,
+    user: &User,
     return_url: &str,
 ) -> Result<PortalSession> {
-    let user = store.require_user(user_id).await?;
     let configuration = catalog.portal_configuration_id.clone();
     let url = stripe
         .create_portal_session(&user.id, &configuration, return_url)

@@ -1,4 +1,6 @@
-//! Sign-up: one user (and one Stripe Customer) per normalised email.
+//! Sign-up: one user (and one Stripe Customer) per normalised email. Only the sign-up
+//! that creates the user gets it; an email already claimed is [`SignedUp::Known`], and
+//! its owner signs in with a code ([`crate::sign_in`]).
 //!
 //! The email claim (`EMAIL#…`) is written conditionally, so concurrent sign-ups agree
 //! on one customer; and the Customer is created with an idempotency key derived from
@@ -52,17 +54,27 @@ pub fn normalise_email(raw: &str) -> Result<String> {
     Ok(email)
 }
 
-/// Signs up `raw_email`: the existing user for that email, or a new one with a new
-/// Stripe Customer.
+/// What a sign-up found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignedUp {
+    /// A new user, made by this call: nothing to take over, so it may have a session.
+    New(User),
+    /// The email was already claimed (before, or by a concurrent sign-up that won): its
+    /// owner proves it with a code ([`crate::sign_in`]) or a session.
+    Known { customer_id: String, email: String },
+}
+
+/// Signs up `raw_email`: a new user with a new Stripe Customer, or the account that
+/// already holds that email.
 pub async fn sign_up(
     stripe: &impl StripeApi,
     store: &impl Store,
     config: &Config,
     raw_email: &str,
-) -> Result<User> {
+) -> Result<SignedUp> {
     let email = normalise_email(raw_email)?;
     if let Some(customer_id) = store.get_email_claim(&email).await? {
-        return user_record(store, &customer_id, &email).await;
+        return Ok(SignedUp::Known { customer_id, email });
     }
     let key = email_idempotency_key(&config.challenge_id, &email);
     let customer_id = stripe
@@ -72,29 +84,40 @@ pub async fn sign_up(
         id: customer_id.clone(),
         email: email.clone(),
         subscription: None,
+        session_epoch: 0,
     };
     // The claim and the user record are written at once (one round trip, not two):
     // concurrent sign-ups of one email get the same Customer (same idempotency key),
     // so the record written here is the holder's in any race that matters.
-    let (holder, written) = tokio::try_join!(
+    let (claim, written) = tokio::try_join!(
         store.claim_email(&email, &customer_id),
         store.put_user(&user)
     )?;
-    if holder != customer_id {
-        tracing::warn!(customer = %customer_id, holder = %holder, "another sign-up claimed this email first");
-        return user_record(store, &holder, &email).await;
+    if !claim.ours {
+        // Concurrent sign-ups share one Customer (one idempotency key); one claims it.
+        tracing::info!(customer = %claim.customer_id, "another sign-up claimed this email first");
+        return Ok(SignedUp::Known {
+            customer_id: claim.customer_id,
+            email,
+        });
     }
     tracing::info!(customer = %customer_id, "signed up");
     if written {
-        return Ok(user);
+        return Ok(SignedUp::New(user));
     }
     // An earlier attempt wrote the record (and may have stored a subscription since).
-    Ok(store.get_user(&customer_id).await?.unwrap_or(user))
+    Ok(SignedUp::New(
+        store.get_user(&customer_id).await?.unwrap_or(user),
+    ))
 }
 
 /// The user record for a claimed email, written now if the sign-up that claimed it
 /// did not get that far.
-async fn user_record(store: &impl Store, customer_id: &str, email: &str) -> Result<User> {
+pub(crate) async fn user_record(
+    store: &impl Store,
+    customer_id: &str,
+    email: &str,
+) -> Result<User> {
     if let Some(user) = store.get_user(customer_id).await? {
         return Ok(user);
     }
@@ -102,6 +125,7 @@ async fn user_record(store: &impl Store, customer_id: &str, email: &str) -> Resu
         id: customer_id.to_owned(),
         email: email.to_owned(),
         subscription: None,
+        session_epoch: 0,
     };
     if store.put_user(&user).await? {
         return Ok(user);

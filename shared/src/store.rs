@@ -1,7 +1,10 @@
 //! Storage, behind a small trait, and its DynamoDB implementation ([`DynamoStore`]),
 //! with items mapped by serde_dynamo. One table, keyed by `pk`:
 //! `USER#{customer id}` (the user), `EMAIL#{normalised email}` (the one-user-per-email
-//! claim, written conditionally), `CATALOG` (what provisioning converged to).
+//! claim, written conditionally), `CATALOG` (what provisioning converged to),
+//! `SIGNIN#{normalised email}` (the sign-in code and its hourly count) and
+//! `LIMIT#SIGNIN#{source IP}#{hour}` (codes sent to one source in one hour); the last two
+//! carry a `ttl` (DynamoDB's TTL attribute) and go by themselves.
 //!
 //! The catalog changes only when provisioning runs (a deploy), yet most routes need
 //! it, so [`DynamoStore`] keeps the last one it read or wrote in the warm instance's
@@ -10,7 +13,7 @@
 
 use crate::{
     Error, Result,
-    model::{Catalog, Subscription, User},
+    model::{Catalog, SignInCode, Subscription, User},
 };
 
 /// 404 for an id that cannot be a Stripe Customer id, without asking anyone.
@@ -25,6 +28,14 @@ pub fn check_user_id(id: &str) -> Result<()> {
     }
 }
 
+/// Who holds an email after [`Store::claim_email`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub customer_id: String,
+    /// This call wrote the claim (it did not exist before).
+    pub ours: bool,
+}
+
 /// The storage our rules use.
 pub trait Store: Send + Sync {
     fn get_catalog(&self) -> impl Future<Output = Result<Option<Catalog>>> + Send;
@@ -33,13 +44,13 @@ pub trait Store: Send + Sync {
     fn get_user(&self, id: &str) -> impl Future<Output = Result<Option<User>>> + Send;
     /// The customer id that claimed this normalised email, if any.
     fn get_email_claim(&self, email: &str) -> impl Future<Output = Result<Option<String>>> + Send;
-    /// Claims the email for `customer_id` with a conditional write. Returns the
-    /// customer id that holds the claim afterwards (ours, or the one that won a race).
+    /// Claims the email for `customer_id` with a conditional write. Returns who holds
+    /// the claim afterwards (ours, or the one that won a race) and whether this call wrote it.
     fn claim_email(
         &self,
         email: &str,
         customer_id: &str,
-    ) -> impl Future<Output = Result<String>> + Send;
+    ) -> impl Future<Output = Result<Claim>> + Send;
     /// The user, or 404. An id that cannot be a Stripe Customer id is unknown
     /// without asking the database.
     fn require_user(&self, id: &str) -> impl Future<Output = Result<User>> + Send {
@@ -59,6 +70,30 @@ pub trait Store: Send + Sync {
         user_id: &str,
         subscription: &Subscription,
     ) -> impl Future<Output = Result<bool>> + Send;
+
+    // Sign-in (crate::sign_in) and sessions (crate::session).
+
+    /// The sign-in state of a normalised email, if any.
+    fn get_sign_in(&self, email: &str) -> impl Future<Output = Result<Option<SignInCode>>> + Send;
+    /// Writes the sign-in state if the stored one is still at `expected_rev` (`None`:
+    /// there is none). Returns whether it was written.
+    fn put_sign_in(
+        &self,
+        email: &str,
+        code: &SignInCode,
+        expected_rev: Option<u64>,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Counts one more code sent to `source` in the hour starting at `window`, unless
+    /// `limit` are counted already. Returns whether it was counted.
+    fn count_source(
+        &self,
+        source: &str,
+        window: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Adds one to the user's session epoch ("sign out everywhere"). Returns whether
+    /// the user exists.
+    fn bump_session_epoch(&self, user_id: &str) -> impl Future<Output = Result<bool>> + Send;
 }
 
 /// How long a warm instance answers from the catalog it last read (see the module docs).

@@ -10,8 +10,7 @@
 
 use crate::{
     Error, Result,
-    model::{Catalog, SubscriptionType},
-    store::Store,
+    model::{Catalog, SubscriptionType, User},
     stripe::StripeApi,
 };
 
@@ -33,18 +32,16 @@ pub fn identifier(idempotency_key: Option<&str>) -> Result<String> {
     Ok(key.to_owned())
 }
 
-/// Records one session for `user_id` on our meter, under `identifier`, and returns the
+/// Records one session for `user` on our meter, under `identifier`, and returns the
 /// meter event's identifier as Stripe recorded it. Only a user
-/// whose subscription is on demand and live may (404 unknown user, 409 otherwise).
+/// whose subscription is on demand and live may (409 otherwise).
 pub async fn arrange_session(
     stripe: &impl StripeApi,
-    store: &impl Store,
     catalog: &Catalog,
-    user_id: &str,
+    user: &User,
     identifier: &str,
 ) -> Result<String> {
-    let user = store.require_user(user_id).await?;
-    let subscription = user.subscription.ok_or_else(|| {
+    let subscription = user.subscription.as_ref().ok_or_else(|| {
         Error::Conflict("you have no subscription: subscribe on demand to arrange sessions".into())
     })?;
     if subscription.kind != SubscriptionType::Ondemand {

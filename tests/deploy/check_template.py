@@ -7,7 +7,8 @@
   rust-cargolambda;
 - no policy grants dynamodb:* or any table action on Resource '*', no SAM policy
   template (DynamoDBCrudPolicy & co.) is used, and every table action granted is one
-  the store code performs;
+  the store code performs; ses:SendEmail is granted on the sender identity only, and
+  only to functions whose handler sends mail;
 - the table is what shared/src/store.rs expects; secrets come only by dynamic reference;
 - the template, once SAM has transformed it, has no circular dependency (cfn-lint and
   `sam validate` do not see those, CloudFormation refuses them at deploy time).
@@ -161,6 +162,14 @@ def store_sdk_actions():
     return used
 
 
+def sends_mail(binary):
+    """Whether the function's handler (shared/src/api/<module>.rs) sends mail."""
+    module = ROOT / "shared" / "src" / "api" / f"{binary.replace('-', '_')}.rs"
+    if not module.exists():
+        return False
+    return "app.mail" in module.read_text()
+
+
 def as_list(value):
     return value if isinstance(value, list) else [value]
 
@@ -279,13 +288,32 @@ class Template(unittest.TestCase):
             for policy in function["Properties"].get("Policies", []):
                 for statement in as_list(policy["Statement"]):
                     for action in as_list(statement["Action"]):
-                        granted.setdefault(action, []).append(name)
+                        if action.startswith("dynamodb:"):
+                            granted.setdefault(action, []).append(name)
         used = store_sdk_actions()
         self.assertTrue(used, "the store performs no DynamoDB call?")
         unused = set(granted) - used
         self.assertFalse(unused, f"granted but never called in shared/src: { {a: granted[a] for a in unused} }")
         self.assertFalse(used - set(granted), "the code calls actions no function may perform")
         self.assertNotIn("SiteFunction", {f for names in granted.values() for f in names})
+
+    def test_mail_is_sent_only_by_the_functions_that_send_from_the_sender_identity(self):
+        self.assertIn(".send_email()", (ROOT / "shared" / "src" / "mail" / "ses.rs").read_text())
+        identity = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${FromEmail}"
+        senders = set()
+        for name, function in self.functions.items():
+            for policy in function["Properties"].get("Policies", []):
+                for statement in as_list(policy["Statement"]):
+                    actions = as_list(statement["Action"])
+                    ses = [a for a in actions if a.startswith("ses:")]
+                    if not ses:
+                        continue
+                    self.assertEqual(actions, ["ses:SendEmail"], f"{name}: SES actions beside others")
+                    self.assertEqual([sub_text(r) for r in as_list(statement["Resource"])], [identity], name)
+                    senders.add(name)
+        expected = {self.by_binary[b] for b in self.by_binary if b and sends_mail(b)}
+        self.assertTrue(expected, "no handler sends mail?")
+        self.assertEqual(senders, expected)
 
     def test_table(self):
         table = self.resources["Table"]["Properties"]

@@ -92,7 +92,7 @@ pub const ACTIONS: [Spec; 11] = [
         "POST /users (known email)",
         (0, 0),
         (2, 2),
-        "the claim names the user, so the user is read after it",
+        "from the user's own browser (session): the claim names the user, so the user is read after it; without a session, a sign-in code by email (SES), no Stripe call",
     ),
     spec(
         Action::GetUser,
@@ -190,7 +190,10 @@ impl Action {
         match self {
             Action::Offerings => HttpRequest::new("GET", "/offerings"),
             Action::SignupNew => signup(&format!("bench-{}-{n}@example.com", fx.tag)),
-            Action::SignupKnown => signup(&fx.subscriber.1),
+            // From the subscriber's own browser (their session): 200, as a returning
+            // user's sign-up is; without it the answer is a code by email, rate-limited.
+            Action::SignupKnown => signup(&fx.subscriber.1)
+                .header("cookie", &devchat_kit::session_cookie(&fx.subscriber.0)),
             Action::GetUser => get_user(&fx.subscriber.0),
             Action::GetUserSession => get_user(&fx.ondemand.0).query("session_id", &fx.ondemand.1),
             Action::Checkout => checkout(&fx.prospect, &fx.monthly_price),

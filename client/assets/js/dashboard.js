@@ -77,6 +77,23 @@ function offers(pairCode, ended) {
   ].filter(Boolean);
 }
 
+/**
+ * Sign out: this browser's session cookie goes (POST /users/sign-out). Everywhere: every
+ * session of this user, in every browser, ends at once. Plain sign-out forgets the user
+ * here whatever the server says; everywhere must reach the server (a 401 means the
+ * session had ended already), else the error is shown.
+ */
+async function signOut(everywhere) {
+  try {
+    await api('/users/sign-out', { method: 'POST', body: { everywhere } });
+  } catch (error) {
+    const ended = error instanceof ApiError && error.status === 401;
+    if (everywhere && !ended) throw error;
+  }
+  forgetUser();
+  window.location.assign(everywhere ? '/login' : '/');
+}
+
 async function main() {
   const stored = loadUser();
   if (!stored) {
@@ -84,10 +101,9 @@ async function main() {
     return;
   }
   document.getElementById('who').textContent = stored.email;
-  document.getElementById('logout').addEventListener('click', () => {
-    forgetUser();
-    window.location.assign('/');
-  });
+  document.getElementById('logout').addEventListener('click', () => signOut(false));
+  const everywhere = document.getElementById('logout-everywhere');
+  everywhere.addEventListener('click', () => busy(everywhere, () => signOut(true)));
 
   const sessionId = new URLSearchParams(window.location.search).get('session_id');
   try {

@@ -19,10 +19,12 @@ pub enum Route {
     Schedule,
     Portal,
     Webhook,
+    SignIn,
+    SignOut,
 }
 
 impl Route {
-    pub const ALL: [Route; 7] = [
+    pub const ALL: [Route; 9] = [
         Route::Offerings,
         Route::SignUp,
         Route::GetUser,
@@ -30,6 +32,8 @@ impl Route {
         Route::Schedule,
         Route::Portal,
         Route::Webhook,
+        Route::SignIn,
+        Route::SignOut,
     ];
 
     pub fn method(self) -> &'static str {
@@ -47,6 +51,8 @@ impl Route {
             Route::Schedule => "/offerings/paircode/schedule",
             Route::Portal => "/users/portal",
             Route::Webhook => "/webhook",
+            Route::SignIn => "/users/sign-in",
+            Route::SignOut => "/users/sign-out",
         }
     }
 
@@ -62,6 +68,8 @@ impl Route {
             Route::Schedule => schedule::handle(app, req).await,
             Route::Portal => portal::handle(app, req).await,
             Route::Webhook => webhook::handle(app, req).await,
+            Route::SignIn => sign_in::handle(app, req).await,
+            Route::SignOut => sign_out::handle(app, req).await,
         })
     }
 }
@@ -200,6 +208,32 @@ pub async fn sign_up(app: &App, email: &str) -> Signed {
     let req = request("POST", "/users", &[], &headers, Body::Text(body));
     let answer = Route::SignUp.call(app, req).await;
     assert_eq!(answer.status, 200, "sign-up of {email:?}: {}", answer.body);
+    Signed {
+        id: answer.body["id"].as_str().expect("user id").to_owned(),
+        email: answer.body["email"].as_str().expect("email").to_owned(),
+        cookie: answer.session_cookie(),
+    }
+}
+
+/// Signs in as the known `email` with a code: `POST /users` (202, a code by email), the
+/// code read from SES (moto), then `POST /users/sign-in`. Must succeed.
+pub async fn sign_in_with_code(stack: &Stack, app: &App, email: &str) -> Signed {
+    let body = json!({ "email": email }).to_string();
+    let headers = [("content-type", "application/json")];
+    let req = request("POST", "/users", &[], &headers, Body::Text(body));
+    let answer = Route::SignUp.call(app, req).await;
+    assert_eq!(answer.status, 202, "sign-in of {email:?}: {}", answer.body);
+    assert_eq!(answer.body["signIn"], "code_sent", "{}", answer.body);
+    assert!(
+        answer.session_cookie().is_none(),
+        "no session before the code"
+    );
+    let normalised = answer.body["email"].as_str().expect("email").to_owned();
+    let code = stack.latest_code(&normalised).await;
+    let body = json!({ "email": email, "code": code }).to_string();
+    let req = request("POST", "/users/sign-in", &[], &headers, Body::Text(body));
+    let answer = Route::SignIn.call(app, req).await;
+    assert_eq!(answer.status, 200, "code for {email:?}: {}", answer.body);
     Signed {
         id: answer.body["id"].as_str().expect("user id").to_owned(),
         email: answer.body["email"].as_str().expect("email").to_owned(),

@@ -22,7 +22,8 @@ use std::{
 };
 
 pub use call::{
-    Answer, Route, Signed, Subscribed, browser_request, call_as, request, sign_up, subscribe,
+    Answer, Route, Signed, Subscribed, browser_request, call_as, request, sign_in_with_code,
+    sign_up, subscribe,
 };
 pub use listen::{Listen, Watch, WebhookServer};
 pub use proxy::Proxy;
@@ -41,10 +42,11 @@ pub const FROM_EMAIL: &str = "no-reply@devchat.test";
 /// Signs the test sessions; [`session_cookie`] signs in as a user.
 pub const SESSION_SECRET: &str = "devchat-test-session-secret-0123456789";
 
-/// The `Cookie` header of a browser signed in as `user_id` (what `POST /users` set).
+/// The `Cookie` header of a browser signed in as `user_id` at their first session epoch
+/// (what `POST /users` set at sign-up).
 pub fn session_cookie(user_id: &str) -> String {
     let set_cookie =
-        devchat::session::cookie(SESSION_SECRET, user_id, devchat::session::now(), false)
+        devchat::session::cookie(SESSION_SECRET, user_id, 0, devchat::session::now(), false)
             .expect("session cookie");
     set_cookie.split(';').next().unwrap_or_default().to_owned()
 }

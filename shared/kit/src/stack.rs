@@ -188,6 +188,14 @@ impl Stack {
         app_on(&config, dynamo, &self.dynamo)
     }
 
+    /// The app with another configuration (e.g. a short `sign_in_code_ttl_seconds`), on
+    /// this stack's moto and emulator.
+    pub fn app_with(&self, change: impl FnOnce(&mut Config)) -> &'static App {
+        let mut config = self.config.clone();
+        change(&mut config);
+        app_on(&config, &self.dynamo, &self.dynamo)
+    }
+
     /// Stops moto server: every store call fails from now on.
     pub fn stop_database(&mut self) {
         self.moto = None;
@@ -335,6 +343,16 @@ impl Stack {
         mail
     }
 
+    /// The sign-in code in the latest email to `address` (panics when there is none).
+    pub async fn latest_code(&self, address: &str) -> String {
+        let mail = self.mail_to(address).await;
+        let last = mail
+            .last()
+            .unwrap_or_else(|| panic!("no mail to {address}"));
+        assert_eq!(last.subject, devchat::sign_in::SUBJECT, "{last:?}");
+        code_in(&last.body).unwrap_or_else(|| panic!("no code in {last:?}"))
+    }
+
     /// Waits until the user's stored subscription has `status`; fails after `timeout`.
     pub async fn wait_for_status(&self, user_id: &str, status: &str, timeout: Duration) -> User {
         let deadline = tokio::time::Instant::now() + timeout;
@@ -354,6 +372,19 @@ impl Stack {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// The first run of exactly six digits in `text`.
+pub fn code_in(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    (0..bytes.len().saturating_sub(5)).find_map(|i| {
+        let run = &bytes[i..i + 6];
+        let before = i.checked_sub(1).map(|j| bytes[j]);
+        let after = bytes.get(i + 6).copied();
+        let digit = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_digit());
+        (run.iter().all(u8::is_ascii_digit) && !digit(before) && !digit(after))
+            .then(|| String::from_utf8_lossy(run).into_owned())
+    })
 }
 
 async fn stripe_answer(request: reqwest::RequestBuilder, path: &str) -> Value {

@@ -17,8 +17,9 @@ struct Subscribe {
 
 pub async fn handle(app: &App, req: Request) -> Result<Response> {
     require_method(&req, Method::POST)?;
-    let user_id = super::session_user(app, &req)?;
+    super::same_origin(app, &req)?;
+    let user = super::session_user(app, &req).await?;
     let body: Subscribe = json_body(&req)?;
-    let url = checkout::start(&app.stripe, &app.store, &app.config, &user_id, &body.price).await?;
+    let url = checkout::start(&app.stripe, &app.store, &app.config, &user, &body.price).await?;
     respond(StatusCode::OK, &json!({ "url": url }))
 }

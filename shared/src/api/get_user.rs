@@ -8,17 +8,16 @@ use super::App;
 use crate::{
     Result, checkout,
     http::{Request, Response, query, require_method, respond},
-    store::Store,
 };
 
 pub async fn handle(app: &App, req: Request) -> Result<Response> {
     require_method(&req, Method::GET)?;
-    let user_id = super::session_user(app, &req)?;
+    let user = super::session_user(app, &req).await?;
     let user = match query(&req, "session_id") {
         Some(session_id) => {
-            checkout::complete(&app.stripe, &app.store, &app.config, &user_id, &session_id).await?
+            checkout::complete(&app.stripe, &app.store, &app.config, user, &session_id).await?
         }
-        None => app.store.require_user(&user_id).await?,
+        None => user,
     };
     respond(StatusCode::OK, &json!({ "user": super::user_json(&user) }))
 }

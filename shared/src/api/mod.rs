@@ -10,6 +10,8 @@ pub mod get_user;
 pub mod offerings;
 pub mod portal;
 pub mod schedule;
+pub mod sign_in;
+pub mod sign_out;
 pub mod signup;
 pub mod site;
 pub mod webhook;
@@ -23,6 +25,7 @@ use crate::{
     mail::SesMailer,
     session,
     store::DynamoStore,
+    store::Store,
     stripe::StripeClient,
 };
 
@@ -37,43 +40,139 @@ pub fn user_json(user: &crate::model::User) -> serde_json::Value {
     value
 }
 
-/// The `user_id` a user-scoped route acts for, once the session proves the caller
-/// signed in as that user: 400 without `user_id`, 401 without a valid session, 403
-/// when the session names another user. Every user-scoped handler starts with it.
-pub fn session_user(app: &App, req: &Request) -> Result<String> {
-    let user_id = http::required_query(req, "user_id")?;
+/// Whether the request came over https (API Gateway sets `X-Forwarded-Proto`).
+fn https(req: &Request) -> bool {
+    http::header(req, "x-forwarded-proto").is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
+}
+
+/// Every `Cookie` header of the request, as one.
+fn cookies(req: &Request) -> Option<String> {
     let cookies: Vec<&str> = req
         .headers()
         .get_all(::http::header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .collect();
-    let cookies = (!cookies.is_empty()).then(|| cookies.join("; "));
-    let signed_in = session::user(
+    (!cookies.is_empty()).then(|| cookies.join("; "))
+}
+
+/// The session the request's cookie carries (401 without a valid one); its epoch is
+/// not checked yet.
+fn session_of(app: &App, req: &Request) -> Result<session::Session> {
+    session::read(
         &app.config.session_secret,
-        cookies.as_deref(),
+        cookies(req).as_deref(),
+        https(req),
         session::now(),
-    )?;
-    if signed_in != user_id {
+    )
+}
+
+/// The user a session names, if their record exists and still counts its epoch (401
+/// otherwise: the user signed out everywhere since).
+async fn user_of(app: &App, session: &session::Session) -> Result<crate::model::User> {
+    let user = app.store.require_user(&session.user_id).await?;
+    if user.session_epoch != session.epoch {
+        return Err(crate::Error::Unauthorized(
+            "you have been signed out: sign in again".into(),
+        ));
+    }
+    Ok(user)
+}
+
+/// The user a user-scoped route acts for, once the session proves the caller signed in
+/// as the `user_id` the route was given: 400 without `user_id`, 401 without a valid
+/// session, 403 when the session names another user, 401 when the session was ended
+/// ("sign out everywhere"). The user record it reads is the one the route acts on, so
+/// the epoch check costs no extra call. Every user-scoped handler starts with it.
+pub async fn session_user(app: &App, req: &Request) -> Result<crate::model::User> {
+    let user_id = http::required_query(req, "user_id")?;
+    let session = session_of(app, req)?;
+    if session.user_id != user_id {
         return Err(crate::Error::Forbidden(
             "you are signed in as another user".into(),
         ));
     }
-    Ok(user_id)
+    user_of(app, &session).await
 }
 
-/// Adds the `Set-Cookie` that opens a session for `user_id` to `response`; `Secure`
-/// when the request came over https (API Gateway sets `X-Forwarded-Proto`).
+/// The user the request's session is for, whoever that is (`POST /users/sign-out`).
+pub async fn current_user(app: &App, req: &Request) -> Result<crate::model::User> {
+    let session = session_of(app, req)?;
+    user_of(app, &session).await
+}
+
+/// The user `customer_id` if the request carries a valid session for exactly them,
+/// `None` for no session or another's (a known email signing up again from a browser
+/// that is signed in as its owner).
+pub async fn signed_in_as(
+    app: &App,
+    req: &Request,
+    customer_id: &str,
+) -> Result<Option<crate::model::User>> {
+    match session_of(app, req) {
+        Ok(session) if session.user_id == customer_id => match user_of(app, &session).await {
+            Ok(user) => Ok(Some(user)),
+            Err(crate::Error::Unauthorized(_) | crate::Error::NotFound(_)) => Ok(None),
+            Err(err) => Err(err),
+        },
+        _ => Ok(None),
+    }
+}
+
+/// 403 for a state-changing request a browser sent from another origin: its `Origin`
+/// must be `APP_URL`'s. A request without `Origin` (not from a browser page) passes; the
+/// session cookie is `SameSite=Lax` besides. See docs/reliability.md.
+pub fn same_origin(app: &App, req: &Request) -> Result<()> {
+    let Some(origin) = req.headers().get(::http::header::ORIGIN) else {
+        return Ok(());
+    };
+    let ours = origin_of(&app.config.app_url);
+    if origin
+        .to_str()
+        .is_ok_and(|origin| origin.eq_ignore_ascii_case(ours))
+    {
+        Ok(())
+    } else {
+        Err(crate::Error::Forbidden(format!(
+            "cross-site request refused: this API takes state-changing requests only from {ours}"
+        )))
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(slash) => &url[..after_scheme + slash],
+        None => url,
+    }
+}
+
+/// Adds the `Set-Cookie` that opens a session for `user` (at their current epoch) to
+/// `response`; `__Host-` and `Secure` over https.
 pub fn open_session(
     app: &App,
     req: &Request,
-    user_id: &str,
-    mut response: Response,
+    user: &crate::model::User,
+    response: Response,
 ) -> Result<Response> {
-    let https = http::header(req, "x-forwarded-proto")
-        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
-    let cookie = session::cookie(&app.config.session_secret, user_id, session::now(), https)?;
-    let value = ::http::HeaderValue::from_str(&cookie)
+    let cookie = session::cookie(
+        &app.config.session_secret,
+        &user.id,
+        user.session_epoch,
+        session::now(),
+        https(req),
+    )?;
+    set_cookie(response, &cookie)
+}
+
+/// Adds the `Set-Cookie` that deletes the session cookie to `response`.
+pub fn close_session(req: &Request, response: Response) -> Result<Response> {
+    set_cookie(response, &session::clear(https(req)))
+}
+
+fn set_cookie(mut response: Response, cookie: &str) -> Result<Response> {
+    let value = ::http::HeaderValue::from_str(cookie)
         .map_err(|err| crate::Error::Internal(format!("session cookie: {err}")))?;
     response
         .headers_mut()
@@ -139,4 +238,19 @@ where
         Ok::<_, Infallible>(http::finish(handler(app, req).await))
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn origin_of_a_url() {
+        assert_eq!(
+            super::origin_of("http://127.0.0.1:9000"),
+            "http://127.0.0.1:9000"
+        );
+        assert_eq!(
+            super::origin_of("https://a.example/app"),
+            "https://a.example"
+        );
+    }
 }

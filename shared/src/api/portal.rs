@@ -23,17 +23,11 @@ struct PortalRequest {
 
 pub async fn handle(app: &App, req: Request) -> Result<Response> {
     http::require_method(&req, Method::POST)?;
-    let user_id = super::session_user(app, &req)?;
+    super::same_origin(app, &req)?;
+    let user = super::session_user(app, &req).await?;
     optional_json_body::<PortalRequest>(&req)?;
     let catalog = catalog::load(&app.stripe, &app.store, &app.config).await?;
-    let session = portal::open(
-        &app.stripe,
-        &app.store,
-        &catalog,
-        &user_id,
-        &app.config.dashboard_url(),
-    )
-    .await?;
+    let session = portal::open(&app.stripe, &catalog, &user, &app.config.dashboard_url()).await?;
     let answer = json!({ "url": session.url, "configuration": session.configuration });
     http::respond(StatusCode::OK, &answer)
 }

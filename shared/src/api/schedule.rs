@@ -14,11 +14,11 @@ use crate::{
 
 pub async fn handle(app: &App, req: Request) -> Result<Response> {
     http::require_method(&req, Method::POST)?;
-    let user_id = super::session_user(app, &req)?;
+    super::same_origin(app, &req)?;
+    let user = super::session_user(app, &req).await?;
     let identifier = usage::identifier(http::text_header(&req, "idempotency-key")?)?;
     optional_json_body::<serde_json::Map<String, serde_json::Value>>(&req)?;
     let catalog = catalog::load(&app.stripe, &app.store, &app.config).await?;
-    let recorded =
-        usage::arrange_session(&app.stripe, &app.store, &catalog, &user_id, &identifier).await?;
+    let recorded = usage::arrange_session(&app.stripe, &catalog, &user, &identifier).await?;
     http::respond(StatusCode::OK, &json!({ "usageRecord": recorded }))
 }

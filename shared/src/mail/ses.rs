@@ -1,5 +1,9 @@
 //! [`SesMailer`]: [`Mailer`] on Amazon SES v2 `SendEmail`, from one verified sender
-//! (`FROM_EMAIL`).
+//! (`FROM_EMAIL`). Every function's [`crate::api::App`] has one, but its SES client is
+//! built on the first send: only the function that sends (sign-up, for sign-in codes)
+//! pays for it, and not at its cold start.
+
+use std::sync::OnceLock;
 
 use aws_sdk_sesv2::{
     Client,
@@ -13,7 +17,9 @@ use crate::{Error, Result, aws};
 /// [`Mailer`] on SES, sending from `from`.
 #[derive(Clone, Debug)]
 pub struct SesMailer {
-    client: Client,
+    /// The AWS configuration and endpoint the client is built from, when first needed.
+    sdk: Option<(aws_config::SdkConfig, Option<String>)>,
+    client: OnceLock<Client>,
     from: String,
 }
 
@@ -44,7 +50,11 @@ impl SesMailer {
     /// ([`aws::from_env`]), at `AWS_ENDPOINT_URL_SESV2` (or `AWS_ENDPOINT_URL`) for a
     /// local SES.
     pub(crate) fn on(sdk: &aws_config::SdkConfig, from: &str) -> Self {
-        SesMailer::new(client(sdk, aws::endpoint_from_env("SESV2")), from)
+        SesMailer {
+            sdk: Some((sdk.clone(), aws::endpoint_from_env("SESV2"))),
+            client: OnceLock::new(),
+            from: from.to_owned(),
+        }
     }
 
     /// A mailer on a local SES (moto server) at `endpoint`, with dummy credentials and
@@ -58,9 +68,18 @@ impl SesMailer {
 
     pub fn new(client: Client, from: &str) -> Self {
         SesMailer {
-            client,
+            sdk: None,
+            client: OnceLock::from(client),
             from: from.to_owned(),
         }
+    }
+
+    fn client(&self) -> &Client {
+        self.client.get_or_init(|| match &self.sdk {
+            Some((sdk, endpoint)) => client(sdk, endpoint.clone()),
+            // `new` sets the client; this arm is never taken.
+            None => client(&aws_config::SdkConfig::builder().build(), None),
+        })
     }
 
     /// The sender address.
@@ -73,7 +92,7 @@ impl SesMailer {
     /// template owns the identity.
     pub async fn ensure_sender(&self) -> Result<()> {
         match self
-            .client
+            .client()
             .create_email_identity()
             .email_identity(&self.from)
             .send()
@@ -100,7 +119,7 @@ impl Mailer for SesMailer {
             .subject(content(&message.subject)?)
             .body(body)
             .build();
-        self.client
+        self.client()
             .send_email()
             .from_email_address(&self.from)
             .destination(Destination::builder().to_addresses(&message.to).build())

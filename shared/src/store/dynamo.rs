@@ -11,16 +11,16 @@ use aws_sdk_dynamodb::{
     error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
     types::{
         AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-        ScalarAttributeType,
+        ScalarAttributeType, TimeToLiveSpecification,
     },
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_dynamo::{from_item, to_attribute_value, to_item};
 
-use super::{CATALOG_LIFETIME, Cached, Store};
+use super::{CATALOG_LIFETIME, Cached, Claim, Store};
 use crate::{
     Error, Result, aws,
-    model::{Catalog, Subscription, User},
+    model::{Catalog, SignInCode, Subscription, User},
 };
 
 /// [`Store`] on one DynamoDB table.
@@ -53,6 +53,17 @@ fn user_key(id: &str) -> String {
 fn email_key(email: &str) -> String {
     format!("EMAIL#{email}")
 }
+
+fn sign_in_key(email: &str) -> String {
+    format!("SIGNIN#{email}")
+}
+
+fn source_key(source: &str, window: i64) -> String {
+    format!("LIMIT#SIGNIN#{source}#{window}")
+}
+
+/// An hour's count lives on for a day after its hour, then DynamoDB's TTL removes it.
+const COUNT_KEPT_SECONDS: i64 = 24 * 3600;
 
 fn storage<E, R>(what: &str, err: SdkError<E, R>) -> Error
 where
@@ -100,8 +111,8 @@ impl DynamoStore {
         }
     }
 
-    /// Creates the table (hash key `pk`, on-demand) unless it exists: for the local
-    /// stack and tests; in AWS the SAM template owns the table.
+    /// Creates the table (hash key `pk`, on-demand, TTL on `ttl`) unless it exists: for
+    /// the local stack and tests; in AWS the SAM template owns the table.
     pub async fn ensure_table(&self) -> Result<()> {
         match self
             .client
@@ -139,7 +150,22 @@ impl DynamoStore {
             .send()
             .await;
         match created {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                // As the template's table: items with an epoch-seconds `ttl` expire.
+                let ttl = TimeToLiveSpecification::builder()
+                    .attribute_name("ttl")
+                    .enabled(true)
+                    .build()
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                self.client
+                    .update_time_to_live()
+                    .table_name(&self.table)
+                    .time_to_live_specification(ttl)
+                    .send()
+                    .await
+                    .map_err(|err| storage("enabling the table's TTL", err))?;
+                Ok(())
+            }
             // Someone else created it meanwhile.
             Err(err)
                 if err
@@ -226,17 +252,25 @@ impl Store for DynamoStore {
             .map(|c| c.customer_id))
     }
 
-    async fn claim_email(&self, email: &str, customer_id: &str) -> Result<String> {
+    async fn claim_email(&self, email: &str, customer_id: &str) -> Result<Claim> {
         let claim = EmailClaim {
             customer_id: customer_id.to_owned(),
         };
         if self.put(email_key(email), &claim, true).await? {
-            return Ok(customer_id.to_owned());
+            return Ok(Claim {
+                customer_id: customer_id.to_owned(),
+                ours: true,
+            });
         }
         // Lost the race: the winner's claim stands.
-        self.get_email_claim(email)
+        let holder = self
+            .get_email_claim(email)
             .await?
-            .ok_or_else(|| Error::Storage(format!("the claim on {email} vanished")))
+            .ok_or_else(|| Error::Storage(format!("the claim on {email} vanished")))?;
+        Ok(Claim {
+            customer_id: holder,
+            ours: false,
+        })
     }
 
     /// Writes the user unless a record with this id exists, so a repeated sign-up never
@@ -269,6 +303,77 @@ impl Store for DynamoStore {
             Ok(_) => Ok(true),
             Err(err) if is_condition_failure(&err) => Ok(false),
             Err(err) => Err(storage("saving a subscription", err)),
+        }
+    }
+
+    async fn get_sign_in(&self, email: &str) -> Result<Option<SignInCode>> {
+        self.get(sign_in_key(email)).await
+    }
+
+    async fn put_sign_in(
+        &self,
+        email: &str,
+        code: &SignInCode,
+        expected_rev: Option<u64>,
+    ) -> Result<bool> {
+        let item = to_item(Item {
+            pk: sign_in_key(email),
+            value: code,
+        })
+        .map_err(|err| mapping("writing a sign-in code", err))?;
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        let request = match expected_rev {
+            None => request.condition_expression("attribute_not_exists(pk)"),
+            Some(rev) => request
+                .condition_expression("rev = :rev")
+                .expression_attribute_values(":rev", AttributeValue::N(rev.to_string())),
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(storage("writing a sign-in code", err)),
+        }
+    }
+
+    async fn count_source(&self, source: &str, window: i64, limit: u32) -> Result<bool> {
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(source_key(source, window)))
+            .update_expression("ADD sent :one SET #ttl = :ttl")
+            .condition_expression("attribute_not_exists(sent) OR sent < :limit")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
+            .expression_attribute_values(
+                ":ttl",
+                AttributeValue::N((window + COUNT_KEPT_SECONDS).to_string()),
+            );
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(storage("counting a sign-in code", err)),
+        }
+    }
+
+    async fn bump_session_epoch(&self, user_id: &str) -> Result<bool> {
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(user_key(user_id)))
+            .update_expression("ADD sessionEpoch :one")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(storage("ending the sessions", err)),
         }
     }
 }

@@ -7,10 +7,14 @@
 //! normalised.
 
 use devchat::api::site;
-use devchat_kit::{CARD_OK, Options, Route, Signed, Stack, call_as, request, sign_up, subscribe};
+use devchat_kit::{
+    CARD_OK, Options, Route, Signed, Stack, call_as, request, sign_in_with_code, sign_up, subscribe,
+};
 use lambda_http::Body;
 use serde_json::json;
 use stripe_webhook::Webhook;
+
+mod sign_in;
 
 /// One row of the matrix.
 struct Case {
@@ -542,7 +546,7 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
     // Sessions on every user-scoped route: none, forged, expired, tampered, or another user's.
     let secret = &app.config.session_secret;
     let minted = |user: &str, secret: &str, at: i64| {
-        let set = devchat::session::cookie(secret, user, at, false).unwrap();
+        let set = devchat::session::cookie(secret, user, 0, at, false).unwrap();
         set.split(';').next().unwrap().to_owned()
     };
     let expired = minted(
@@ -600,6 +604,11 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
             .body(body.clone()),
         );
     }
+
+    // POST /users/sign-in, POST /users/sign-out, and the Origin rule (inputs/sign_in.rs).
+    cases.extend(sign_in::cases(
+        &other, &catalog, &forged, &tampered, &expired,
+    ));
 
     // POST /webhook.
     let signed = |payload: &str| {
@@ -774,7 +783,7 @@ async fn odd_but_valid_emails_sign_up_normalised() {
         let user = sign_up(app, raw).await;
         assert_eq!(user.email, normalised, "{raw:?}");
         assert!(user.id.starts_with("cus_"), "{user:?}");
-        let same = sign_up(app, again).await;
+        let same = sign_in_with_code(&stack, app, again).await;
         assert_eq!(same.id, user.id, "{again:?} is the same user as {raw:?}");
         let customer = stack.stripe_get(&format!("/customers/{}", user.id)).await;
         assert_eq!(customer["email"], normalised);
@@ -792,7 +801,9 @@ async fn odd_but_valid_emails_sign_up_normalised() {
     // A well-formed but different address is a different user.
     assert_ne!(
         sign_up(app, "ada.lovelace@example.com").await.id,
-        sign_up(app, "ada.lovelace+billing@example.com").await.id
+        sign_in_with_code(&stack, app, "ada.lovelace+billing@example.com")
+            .await
+            .id
     );
 }
 
@@ -800,12 +811,15 @@ async fn odd_but_valid_emails_sign_up_normalised() {
 async fn sign_up_opens_a_session() {
     let _stack = Stack::start(Options::provisioned()).await;
     let app = _stack.app;
-    for (proto, secure) in [(None, false), (Some("https"), true), (Some("http"), false)] {
+    for (n, (proto, secure)) in [(None, false), (Some("https"), true), (Some("http"), false)]
+        .into_iter()
+        .enumerate()
+    {
         let headers: Vec<(&str, &str)> = proto
             .map(|p| ("x-forwarded-proto", p))
             .into_iter()
             .collect();
-        let body = Body::Text(json!({ "email": "cookie@example.com" }).to_string());
+        let body = Body::Text(json!({ "email": format!("cookie{n}@example.com") }).to_string());
         let answer = Route::SignUp
             .call(app, request("POST", "/users", &[], &headers, body))
             .await;
@@ -815,10 +829,12 @@ async fn sign_up_opens_a_session() {
             .get("set-cookie")
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        assert!(
-            set.starts_with(&format!("{}=", devchat::session::COOKIE)),
-            "{set}"
-        );
+        let name = if secure {
+            devchat::session::HOST_COOKIE
+        } else {
+            devchat::session::COOKIE
+        };
+        assert!(set.starts_with(&format!("{name}=")), "{set}");
         for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=2592000"] {
             assert!(set.contains(attribute), "{attribute} missing: {set}");
         }
@@ -830,7 +846,7 @@ async fn sign_up_opens_a_session() {
             cookie: answer.session_cookie(),
         };
         assert_eq!(
-            call_as(app, Route::GetUser, &user, &[], &[], "")
+            call_as(app, Route::GetUser, &user, &[], &headers, "")
                 .await
                 .status,
             200

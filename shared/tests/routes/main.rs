@@ -6,6 +6,7 @@ mod mail;
 mod offerings;
 mod portal;
 mod schedule;
+mod sign_in;
 mod signup;
 mod spec;
 mod webhook;

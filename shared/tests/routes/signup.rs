@@ -1,6 +1,6 @@
 //! `POST /users`: one user (and one Stripe Customer) per email, bad input refused.
 
-use devchat_kit::{Answer, Options, Route, Stack, browser_request};
+use devchat_kit::{Answer, Options, Route, Stack, browser_request, request};
 
 use crate::error_message;
 
@@ -9,12 +9,12 @@ async fn sign_up_is_one_user_per_email() {
     let stack = Stack::start(Options::default()).await;
     let app = stack.app;
     let signup = |body: &str| browser_request("POST", "/users", &[], &[], body).clone();
-    let Answer {
-        status, body: ada, ..
-    } = Route::SignUp
+    let first = Route::SignUp
         .call(app, signup(r#"{"email":"  Ada@Example.com "}"#))
         .await;
+    let (status, ada) = (first.status, first.body.clone());
     assert_eq!(status, 200, "{ada}");
+    let cookie = first.session_cookie().expect("a session");
     assert_eq!(ada["email"], "ada@example.com");
     let id = ada["id"].as_str().unwrap().to_owned();
     assert!(id.starts_with("cus_"), "{id}");
@@ -23,14 +23,28 @@ async fn sign_up_is_one_user_per_email() {
     assert_eq!(customer["email"], "ada@example.com");
     assert_eq!(customer["metadata"]["challenge_id"], "test");
 
-    let Answer { body: again, .. } = Route::SignUp
-        .call(app, signup(r#"{"email":"ADA@example.COM"}"#))
-        .await;
+    // Again from the browser signed in as ada: the same user.
+    let req = request(
+        "POST",
+        "/users",
+        &[],
+        &[("content-type", "application/json"), ("cookie", &cookie)],
+        r#"{"email":"ADA@example.COM"}"#.into(),
+    );
+    let Answer { body: again, .. } = Route::SignUp.call(app, req).await;
     assert_eq!(
         again["id"],
         id.as_str(),
-        "signing up again returns the same user"
+        "signing up again from the same browser returns the same user"
     );
+    // From another browser: a sign-in code, no user.
+    let Answer {
+        status, body: code, ..
+    } = Route::SignUp
+        .call(app, signup(r#"{"email":"ADA@example.COM"}"#))
+        .await;
+    assert_eq!(status, 202, "{code}");
+    assert!(code.get("id").is_none(), "{code}");
 
     // 20 concurrent sign-ups with one new email: one Stripe Customer, one user.
     let attempts = (0..20).map(|i| {
@@ -47,18 +61,21 @@ async fn sign_up_is_one_user_per_email() {
         }
     });
     let results = futures::future::join_all(attempts).await;
-    let ids: std::collections::BTreeSet<String> = results
-        .iter()
-        .map(|answer| {
-            assert_eq!(answer.status, 200, "{}", answer.body);
-            answer.body["id"].as_str().unwrap().to_owned()
-        })
-        .collect();
+    let created: Vec<&Answer> = results.iter().filter(|a| a.status == 200).collect();
     assert_eq!(
-        ids.len(),
+        created.len(),
         1,
-        "every concurrent sign-up got the same user: {ids:?}"
+        "one sign-up made the user and got its session"
     );
+    assert!(created[0].session_cookie().is_some());
+    for answer in &results {
+        assert!(
+            answer.status == 200 || (answer.status == 202 && answer.body["signIn"] == "code_sent"),
+            "{}: {}",
+            answer.status,
+            answer.body
+        );
+    }
     let customers = stack.stripe_get("/customers?email=grace@example.com").await;
     assert_eq!(
         customers["data"].as_array().unwrap().len(),
