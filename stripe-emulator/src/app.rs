@@ -92,8 +92,9 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl App {
-    pub fn new(config: Config, db: Db) -> Self {
+    pub fn new(config: Config, mut db: Db) -> Self {
         let (events, _) = broadcast::channel(4096);
+        db.public_url = config.public_url.clone();
         Self(Arc::new(Inner {
             config,
             db: Mutex::new(db),
@@ -119,8 +120,9 @@ impl App {
         f(&mut lock(&self.db))
     }
 
-    /// Replaces the whole state (reset).
-    pub fn replace(&self, db: Db) {
+    /// Replaces the whole state (reset); the server's own URL stays.
+    pub fn replace(&self, mut db: Db) {
+        db.public_url = self.config.public_url.clone();
         *lock(&self.db) = db;
     }
 

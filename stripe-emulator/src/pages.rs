@@ -1,4 +1,5 @@
-//! Hosted pages: Checkout (`/c/pay/{session}`) and the Customer Portal (`/p/session/{id}`).
+//! Hosted pages: Checkout (`/c/pay/{session}`), the Customer Portal (`/p/session/{id}`)
+//! and invoices (`/i/{token}`, an invoice's `hosted_invoice_url`).
 //!
 //! Server-rendered HTML carrying the same test hooks as Stripe's real pages, so browser
 //! suites written against Stripe run unchanged:
@@ -17,6 +18,7 @@
 
 mod card_form;
 mod checkout;
+mod invoice;
 mod portal;
 
 use axum::{
@@ -39,6 +41,10 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route("/c/pay/{id}", get(checkout::show).post(checkout::pay))
         .route("/p/session/{id}", get(portal::home))
+        .route(
+            &format!("{}{{token}}", crate::billing::invoice::HOSTED_PATH),
+            get(invoice::show),
+        )
         .route(
             "/p/session/{id}/subscriptions/{sub}/cancel",
             get(portal::actions::cancel_step).post(portal::actions::cancel),
@@ -262,6 +268,20 @@ fn price_phrase(db: &Db, price: &Value) -> String {
     } else {
         format!("{amount} every {count} {interval}s")
     }
+}
+
+/// The business the pages speak for: the default portal configuration's headline,
+/// as the emulator has no account settings.
+fn business_name(db: &Db) -> String {
+    let configs = db.all("billing_portal.configuration");
+    configs
+        .iter()
+        .find(|c| c["is_default"] == json!(true))
+        .or_else(|| configs.first())
+        .and_then(|c| c["business_profile"]["headline"].as_str())
+        .filter(|h| !h.is_empty())
+        .unwrap_or("Test business")
+        .to_string()
 }
 
 /// The product of a price (embedded or by id).

@@ -34,6 +34,14 @@ pub struct Db {
     /// Events emitted since the last dispatch (sent to webhooks and `stripe listen`).
     #[serde(skip)]
     pub outbox: Vec<Value>,
+    /// This server's base URL as browsers reach it (`Config::public_url`), for the links
+    /// objects carry to hosted pages (an invoice's `hosted_invoice_url`). Not saved.
+    #[serde(skip)]
+    pub public_url: String,
+    /// While the clock runs what came due, the moment being run: [`Db::now`] is
+    /// exactly that moment (see `billing::run_due`).
+    #[serde(skip)]
+    pub running_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -80,9 +88,11 @@ pub fn wall_clock() -> i64 {
 }
 
 impl Db {
-    /// The emulator's clock: the wall clock plus whatever was advanced.
+    /// The emulator's clock: the wall clock plus whatever was advanced (or the
+    /// moment the clock is running things at).
     pub fn now(&self) -> i64 {
-        wall_clock() + self.clock_offset
+        self.running_at
+            .unwrap_or_else(|| wall_clock() + self.clock_offset)
     }
 
     /// Stores a new object (it must carry `id` and `object`) and returns it.

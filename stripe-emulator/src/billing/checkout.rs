@@ -294,8 +294,7 @@ pub fn complete_checkout(db: &mut Db, session_id: &str, card: &Card) -> ApiResul
         db,
         &sub,
         first_lines,
-        "subscription_create",
-        (now, now),
+        ("subscription_create", (now, now)),
         &invoice_id,
     )?;
 

@@ -1,16 +1,18 @@
-//! Invoices: their lines (licensed in advance, trial, metered usage in arrears),
-//! creating, finalizing and paying them with the test-card rules.
+//! Invoicing a subscription: the lines (licensed in advance, trial, metered usage in
+//! arrears), the invoice of each cycle, and collecting it with the test-card rules
+//! (the invoice object's own life, draft to open, is [`super::invoice`]).
 
 use serde_json::{Value, json};
 
 use super::{
     cards::{charge_succeeds, declined},
+    invoice,
     pricing::{is_metered, price_label, product_name, unit_amount},
     subscriptions::{emit_sub_updated, has_open_invoice, save_subscription},
 };
 use crate::{
     error::{ApiError, ApiResult},
-    state::{Db, base_object, new_id, str_of},
+    state::{Db, new_id, str_of},
 };
 
 /// How a line is billed.
@@ -115,155 +117,31 @@ pub(super) fn line_item(
     })
 }
 
-/// Creates, finalizes and tries to pay a subscription invoice with the given
-/// lines; emits `invoice.created`, `invoice.finalized`, then `invoice.paid` +
+/// Drafts, finalizes and tries to pay a subscription invoice with the given lines
+/// at once, as Stripe does for the invoice that starts a subscription or one an API
+/// update makes: `invoice.created`, `invoice.finalized`, then `invoice.paid` +
 /// `invoice.payment_succeeded` or `invoice.payment_failed`. Returns the invoice.
 pub(super) fn invoice_subscription(
     db: &mut Db,
     sub: &Value,
     lines: Vec<Value>,
-    reason: &str,
-    period: (i64, i64),
+    why: (&str, (i64, i64)),
     id: &str,
 ) -> ApiResult<Value> {
-    let customer = db.fetch(
-        "customer",
-        &str_of(&sub["customer"]),
-        "customer",
-        "customer",
-    )?;
-    let mut inv = base_object(db, "in", "invoice");
-    inv["id"] = json!(id);
-    let now = db.now();
-    let lines: Vec<Value> = lines
-        .into_iter()
-        .map(|mut l| {
-            l["invoice"] = json!(id);
-            l
-        })
-        .collect();
-    let total: i64 = lines.iter().filter_map(|l| l["amount"].as_i64()).sum();
-    let sequence = customer["next_invoice_sequence"].as_i64().unwrap_or(1);
-    let prefix = customer["invoice_prefix"]
-        .as_str()
-        .unwrap_or("INV")
-        .to_string();
-    for (k, v) in [
-        ("account_country", json!("US")),
-        ("account_name", Value::Null),
-        ("account_tax_ids", Value::Null),
-        ("amount_due", json!(total)),
-        ("amount_overpaid", json!(0)),
-        ("amount_paid", json!(0)),
-        ("amount_remaining", json!(total)),
-        ("amount_shipping", json!(0)),
-        ("application", Value::Null),
-        ("attempt_count", json!(0)),
-        ("attempted", json!(false)),
-        ("auto_advance", json!(true)),
-        (
-            "automatic_tax",
-            json!({"disabled_reason": null, "enabled": false, "liability": null, "provider": null, "status": null}),
-        ),
-        ("automatically_finalizes_at", Value::Null),
-        ("billing_reason", json!(reason)),
-        ("collection_method", json!("charge_automatically")),
-        ("confirmation_secret", Value::Null),
-        ("currency", sub["currency"].clone()),
-        ("custom_fields", Value::Null),
-        ("customer", customer["id"].clone()),
-        ("customer_account", Value::Null),
-        ("customer_address", customer["address"].clone()),
-        ("customer_email", customer["email"].clone()),
-        ("customer_name", customer["name"].clone()),
-        ("customer_phone", customer["phone"].clone()),
-        ("customer_shipping", Value::Null),
-        ("customer_tax_exempt", json!("none")),
-        ("customer_tax_ids", json!([])),
-        ("default_payment_method", Value::Null),
-        ("default_source", Value::Null),
-        ("default_tax_rates", json!([])),
-        ("description", Value::Null),
-        ("discounts", json!([])),
-        ("due_date", Value::Null),
-        ("effective_at", Value::Null),
-        ("ending_balance", Value::Null),
-        ("footer", Value::Null),
-        ("from_invoice", Value::Null),
-        ("hosted_invoice_url", Value::Null),
-        ("invoice_pdf", Value::Null),
-        ("issuer", json!({"type": "self"})),
-        ("last_finalization_error", Value::Null),
-        ("latest_revision", Value::Null),
-        (
-            "lines",
-            json!({
-                "object": "list",
-                "data": lines,
-                "has_more": false,
-                "total_count": lines.len(),
-                "url": format!("/v1/invoices/{id}/lines"),
-            }),
-        ),
-        ("next_payment_attempt", Value::Null),
-        ("number", Value::Null),
-        ("on_behalf_of", Value::Null),
-        (
-            "parent",
-            json!({
-                "quote_details": null,
-                "subscription_details": {"metadata": sub["metadata"], "subscription": sub["id"]},
-                "type": "subscription_details",
-            }),
-        ),
-        (
-            "payment_settings",
-            json!({"default_mandate": null, "payment_method_options": null, "payment_method_types": null}),
-        ),
-        ("period_end", json!(period.1)),
-        ("period_start", json!(period.0)),
-        ("post_payment_credit_notes_amount", json!(0)),
-        ("pre_payment_credit_notes_amount", json!(0)),
-        ("receipt_number", Value::Null),
-        ("rendering", Value::Null),
-        ("shipping_cost", Value::Null),
-        ("shipping_details", Value::Null),
-        ("starting_balance", json!(0)),
-        ("statement_descriptor", Value::Null),
-        ("status", json!("draft")),
-        (
-            "status_transitions",
-            json!({"finalized_at": null, "marked_uncollectible_at": null, "paid_at": null, "voided_at": null}),
-        ),
-        ("subtotal", json!(total)),
-        ("subtotal_excluding_tax", json!(total)),
-        ("test_clock", Value::Null),
-        ("total", json!(total)),
-        ("total_discount_amounts", json!([])),
-        ("total_excluding_tax", json!(total)),
-        ("total_pretax_credit_amounts", json!([])),
-        ("total_taxes", json!([])),
-        ("webhooks_delivered_at", json!(now)),
-    ] {
-        inv[k] = v;
-    }
-    let inv = db.insert(inv);
-    db.emit("invoice.created", &inv, None);
+    invoice::draft(db, sub, lines, why, id, None)?;
+    collect(db, id)
+}
 
-    let mut open = inv.clone();
-    open["status"] = json!("open");
-    open["number"] = json!(format!("{prefix}-{sequence:04}"));
-    open["effective_at"] = json!(now);
-    open["ending_balance"] = json!(0);
-    open["status_transitions"]["finalized_at"] = json!(now);
-    let open = db.put(open);
-    let mut cust = customer.clone();
-    cust["next_invoice_sequence"] = json!(sequence + 1);
-    db.put(cust);
-    db.emit("invoice.finalized", &open, None);
-
-    let pm = sub["default_payment_method"].as_str().map(str::to_string);
-    pay_invoice(db, id, pm.as_deref())
+/// Finalizes a draft and charges it with its subscription's default payment method
+/// as it is now (a card replaced during the grace period is the one charged).
+pub(super) fn collect(db: &mut Db, invoice_id: &str) -> ApiResult<Value> {
+    let inv = invoice::finalize(db, invoice_id)?;
+    let sub_id = str_of(&inv["parent"]["subscription_details"]["subscription"]);
+    let pm = db
+        .get(&sub_id)
+        .and_then(|s| s["default_payment_method"].as_str())
+        .map(str::to_string);
+    pay_invoice(db, invoice_id, pm.as_deref())
 }
 
 /// Tries to collect an open invoice with a payment method (nothing to collect when
@@ -299,9 +177,11 @@ pub(super) fn pay_invoice(db: &mut Db, invoice_id: &str, pm: Option<&str>) -> Ap
     }
 }
 
-/// Invoices a new billing cycle of `sub`: licensed items in advance for `period`,
-/// metered ones for their usage in `used`, which is also the invoice's period.
-pub(super) fn invoice_cycle(
+/// Drafts the invoice of a new billing cycle of `sub` (`invoice.created`):
+/// licensed items in advance for `period`, metered ones for their usage in `used`,
+/// which is also the invoice's period. It is finalized and charged
+/// [`invoice::FINALIZATION_GRACE`] later, when the clock gets there.
+pub(super) fn draft_cycle(
     db: &mut Db,
     sub: &Value,
     used: (i64, i64),
@@ -320,7 +200,15 @@ pub(super) fn invoice_cycle(
         },
         period,
     );
-    invoice_subscription(db, sub, lines, "subscription_cycle", used, &new_id("in"))
+    let finalizes_at = db.now() + invoice::FINALIZATION_GRACE;
+    invoice::draft(
+        db,
+        sub,
+        lines,
+        ("subscription_cycle", used),
+        &new_id("in"),
+        Some(finalizes_at),
+    )
 }
 
 pub(super) fn lines_for(
@@ -394,6 +282,7 @@ pub fn pay_open_invoice(db: &mut Db, invoice_id: &str, pm: Option<&str>) -> ApiR
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::base_object;
 
     #[test]
     fn usage_follows_the_meters_formula_customer_and_period() {

@@ -1,13 +1,16 @@
-//! Subscriptions over time: trials that end, periods that renew, cancellation, a
-//! new card for a past-due subscription, and [`run_due`] as the clock passes.
+//! Subscriptions over time: trials that end, periods that renew, their invoices
+//! finalized and charged after the grace hour, cancellation, a new card for a
+//! past-due subscription, and [`run_due`] as the clock passes.
+
+use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
 use super::{
     calendar::{add_interval, next_boundary},
     cards::{Card, attach_card},
-    invoicing::{invoice_cycle, pay_invoice},
-    pricing::{interval, interval_count},
+    invoicing::{Bill, collect, draft_cycle, invoice_subscription, lines_for, pay_invoice},
+    pricing::{interval, interval_count, is_metered},
     subscriptions::{
         emit_sub_updated, fetch_sub, first_price, has_open_invoice, period_of, save_subscription,
         set_item_periods,
@@ -15,24 +18,38 @@ use super::{
 };
 use crate::{
     error::{ApiError, ApiResult},
-    state::{Db, str_of},
+    state::{Db, new_id, str_of},
 };
 
-/// Ends a trial at `at` (`trial_end=now`, or the clock passing `trial_end`): a new
-/// period starts, an invoice for the licensed amount is charged to the default
-/// payment method, and the subscription becomes `active` (or `past_due`).
+/// Ends a trial now through the API (`trial_end=now`): a new period starts and, as
+/// for any update that bills, its invoice (`subscription_update`) is finalized and
+/// charged at once: the invoice's events, then one `customer.subscription.updated`
+/// (`trialing` to `active`, or to `past_due` when the charge fails).
 pub fn end_trial(db: &mut Db, subscription_id: &str, at: i64) -> ApiResult<Value> {
     let before = fetch_sub(db, subscription_id)?;
     if before["status"] != "trialing" {
         return Ok(before);
     }
-    let price = first_price(&before);
-    let end = add_interval(at, &interval(&price), interval_count(&price));
-    let mut sub = before.clone();
-    sub["trial_end"] = json!(at);
-    sub["billing_cycle_anchor"] = json!(at);
-    set_item_periods(&mut sub, at, end);
-    let inv = invoice_cycle(db, &sub, (at, at), (at, end))?;
+    let mut sub = next_trial_period(&before, at);
+    let lines = lines_for(
+        db,
+        &sub,
+        |item| {
+            if is_metered(&item["price"]) {
+                Bill::Usage { start: at, end: at }
+            } else {
+                Bill::Licensed
+            }
+        },
+        period_of(&sub),
+    );
+    let inv = invoice_subscription(
+        db,
+        &sub,
+        lines,
+        ("subscription_update", (at, at)),
+        &new_id("in"),
+    )?;
     sub["latest_invoice"] = inv["id"].clone();
     sub["status"] = json!(if inv["status"] == "paid" {
         "active"
@@ -44,10 +61,38 @@ pub fn end_trial(db: &mut Db, subscription_id: &str, at: i64) -> ApiResult<Value
     Ok(sub)
 }
 
-/// Starts the next period of an `active` or `past_due` subscription whose period
-/// ended: licensed items are billed in advance for the new period, metered ones
-/// for the usage of the ended period.
-pub(super) fn renew(db: &mut Db, subscription_id: &str) -> ApiResult<Value> {
+/// The clock passes `trial_end`: the subscription becomes `active` in its first paid
+/// period and drafts that period's invoice (`subscription_cycle`), which the clock
+/// finalizes and charges an hour later ([`collect_draft`]). Events now:
+/// `invoice.created`, `customer.subscription.updated`.
+fn trial_ends(db: &mut Db, subscription_id: &str, at: i64) -> ApiResult<Value> {
+    let before = fetch_sub(db, subscription_id)?;
+    let mut sub = next_trial_period(&before, at);
+    let inv = draft_cycle(db, &sub, (at, at), period_of(&sub))?;
+    sub["latest_invoice"] = inv["id"].clone();
+    sub["status"] = json!("active");
+    let sub = save_subscription(db, sub);
+    emit_sub_updated(db, &before, &sub);
+    Ok(sub)
+}
+
+/// A trialing subscription whose first paid period starts at `at`.
+fn next_trial_period(before: &Value, at: i64) -> Value {
+    let price = first_price(before);
+    let end = add_interval(at, &interval(&price), interval_count(&price));
+    let mut sub = before.clone();
+    sub["trial_end"] = json!(at);
+    sub["billing_cycle_anchor"] = json!(at);
+    set_item_periods(&mut sub, at, end);
+    sub
+}
+
+/// The clock passes the end of an `active` or `past_due` subscription's period: the
+/// items move to the next period and its invoice is drafted (licensed items in
+/// advance for the new period, metered ones for the usage of the ended one), to be
+/// finalized and charged an hour later. The status stays as it is until then.
+/// Events now: `invoice.created`, `customer.subscription.updated`.
+fn renew(db: &mut Db, subscription_id: &str) -> ApiResult<Value> {
     let before = fetch_sub(db, subscription_id)?;
     let (start, end) = period_of(&before);
     let price = first_price(&before);
@@ -55,16 +100,33 @@ pub(super) fn renew(db: &mut Db, subscription_id: &str) -> ApiResult<Value> {
     let next_end = next_boundary(anchor, end, &interval(&price), interval_count(&price));
     let mut sub = before.clone();
     set_item_periods(&mut sub, end, next_end);
-    let inv = invoice_cycle(db, &sub, (start, end), (end, next_end))?;
+    let inv = draft_cycle(db, &sub, (start, end), (end, next_end))?;
     sub["latest_invoice"] = inv["id"].clone();
-    if inv["status"] != "paid" {
-        sub["status"] = json!("past_due");
-    } else if before["status"] == "past_due" && !has_open_invoice(db, subscription_id) {
-        sub["status"] = json!("active");
-    }
     let sub = save_subscription(db, sub);
     emit_sub_updated(db, &before, &sub);
     Ok(sub)
+}
+
+/// The clock reaches a draft's `automatically_finalizes_at`: it is finalized and
+/// charged (`invoice.finalized`, then `invoice.paid` + `invoice.payment_succeeded`,
+/// or `invoice.payment_failed`), and its subscription follows the outcome with a
+/// `customer.subscription.updated`: `past_due` when the charge failed, `active` again
+/// when a `past_due` subscription has nothing left open.
+fn collect_draft(db: &mut Db, invoice_id: &str) -> ApiResult<Value> {
+    let inv = collect(db, invoice_id)?;
+    let sub_id = str_of(&inv["parent"]["subscription_details"]["subscription"]);
+    let Ok(before) = fetch_sub(db, &sub_id) else {
+        return Ok(inv);
+    };
+    let mut sub = before.clone();
+    match before["status"].as_str() {
+        Some("active") if inv["status"] != "paid" => sub["status"] = json!("past_due"),
+        Some("past_due") if !has_open_invoice(db, &sub_id) => sub["status"] = json!("active"),
+        _ => {}
+    }
+    let sub = save_subscription(db, sub);
+    emit_sub_updated(db, &before, &sub);
+    Ok(inv)
 }
 
 pub(super) fn end_subscription(db: &mut Db, subscription_id: &str, at: i64) -> ApiResult<Value> {
@@ -165,52 +227,110 @@ pub fn replace_payment_method(db: &mut Db, customer_id: &str, card: &Card) -> Ap
     Ok(pm)
 }
 
-/// Runs everything that has come due at `db.now()`: trials that end, periods that
-/// end (renewal, or cancellation when `cancel_at_period_end`), possibly several
-/// periods when the clock jumped far; and open Checkout Sessions that expire.
-pub fn run_due(db: &mut Db) {
-    let now = db.now();
-    for session in db.all("checkout.session") {
-        if session["status"] == "open" && session["expires_at"].as_i64().is_some_and(|t| t <= now) {
-            let mut s = session.clone();
+/// Something the clock makes happen at a moment.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Due {
+    /// An open Checkout Session expires.
+    SessionExpires(String),
+    /// A trial ends (or, with `cancel_at_period_end`, the subscription with it).
+    TrialEnds(String),
+    /// A period ends: renewal, or cancellation with `cancel_at_period_end`.
+    PeriodEnds(String),
+    /// A draft invoice is finalized and charged.
+    Finalize(String),
+}
+
+/// The earliest thing due at or before `until` (ties in [`Due`]'s order), skipping
+/// the ones that failed this run.
+fn next_due(db: &Db, until: i64, failed: &HashSet<Due>) -> Option<(i64, Due)> {
+    let of = |kind: &str| {
+        db.order
+            .get(kind)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| db.get(id))
+    };
+    let sessions = of("checkout.session")
+        .filter(|s| s["status"] == "open")
+        .filter_map(|s| {
+            Some((
+                s["expires_at"].as_i64()?,
+                Due::SessionExpires(str_of(&s["id"])),
+            ))
+        });
+    let subscriptions = of("subscription").filter_map(|sub| {
+        let id = str_of(&sub["id"]);
+        match sub["status"].as_str() {
+            Some("trialing") => Some((sub["trial_end"].as_i64()?, Due::TrialEnds(id))),
+            Some("active" | "past_due") => {
+                let (_, end) = period_of(sub);
+                (end > 0).then_some((end, Due::PeriodEnds(id)))
+            }
+            _ => None,
+        }
+    });
+    let drafts = of("invoice")
+        .filter(|i| i["status"] == "draft")
+        .filter_map(|i| {
+            Some((
+                i["automatically_finalizes_at"].as_i64()?,
+                Due::Finalize(str_of(&i["id"])),
+            ))
+        });
+    sessions
+        .chain(subscriptions)
+        .chain(drafts)
+        .filter(|(at, due)| *at <= until && !failed.contains(due))
+        .min()
+}
+
+/// Runs what is due at `at`, with the clock there.
+fn run(db: &mut Db, at: i64, due: &Due) -> ApiResult<()> {
+    match due {
+        Due::SessionExpires(id) => {
+            let mut s = db.fetch("checkout.session", id, "checkout session", "session")?;
             s["status"] = json!("expired");
             let s = db.put(s);
             db.emit("checkout.session.expired", &s, None);
         }
-    }
-    let ids: Vec<String> = db
-        .all("subscription")
-        .iter()
-        .rev()
-        .map(|s| str_of(&s["id"]))
-        .collect();
-    for id in ids {
-        // Each step moves the subscription forward; stop when nothing is due.
-        for _ in 0..1000 {
-            let Ok(sub) = fetch_sub(db, &id) else { break };
-            let (_, end) = period_of(&sub);
-            let result = match sub["status"].as_str() {
-                Some("trialing") if sub["trial_end"].as_i64().is_some_and(|t| t <= now) => {
-                    let at = sub["trial_end"].as_i64().unwrap_or(now);
-                    if sub["cancel_at_period_end"] == json!(true) {
-                        end_subscription(db, &id, at)
-                    } else {
-                        end_trial(db, &id, at)
-                    }
-                }
-                Some("active" | "past_due") if end > 0 && end <= now => {
-                    if sub["cancel_at_period_end"] == json!(true) {
-                        end_subscription(db, &id, end)
-                    } else {
-                        renew(db, &id)
-                    }
-                }
-                _ => break,
-            };
-            if let Err(e) = result {
-                tracing::warn!(subscription = %id, error = %e, "billing step failed");
-                break;
+        Due::TrialEnds(id) | Due::PeriodEnds(id) => {
+            let sub = fetch_sub(db, id)?;
+            if sub["cancel_at_period_end"] == json!(true) {
+                end_subscription(db, id, at)?;
+            } else if matches!(due, Due::TrialEnds(_)) {
+                trial_ends(db, id, at)?;
+            } else {
+                renew(db, id)?;
             }
+        }
+        Due::Finalize(id) => {
+            collect_draft(db, id)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs everything that has come due by `db.now()`, one moment at a time and in
+/// time order across all objects, with the clock set to each moment while it runs,
+/// so that a jump of months renews once per period and every object and event
+/// carries the time it happened at (Stripe's test clocks do the same): trials that
+/// end, periods that end (renewal, or cancellation when `cancel_at_period_end`),
+/// renewal invoices finalized and charged after their grace hour, and open
+/// Checkout Sessions that expire.
+pub fn run_due(db: &mut Db) {
+    let until = db.now();
+    let mut failed = HashSet::new();
+    // Each step moves something forward; the bound only guards against a bug.
+    for _ in 0..100_000 {
+        let Some((at, due)) = next_due(db, until, &failed) else {
+            break;
+        };
+        db.running_at = Some(at);
+        let result = run(db, at, &due);
+        db.running_at = None;
+        if let Err(e) = result {
+            tracing::warn!(?due, error = %e, "billing step failed");
+            failed.insert(due);
         }
     }
 }

@@ -7,12 +7,13 @@
 //! validates before it mutates (the state has no rollback).
 //!
 //! Seams, from the bottom: [`calendar`], [`pricing`], [`cards`], [`subscriptions`]
-//! (the object), [`invoicing`], then [`checkout`] completion and the subscription
-//! [`lifecycle`].
+//! (the object), [`invoice`] (an invoice's life, draft to open, and its hosted page)
+//! and [`invoicing`], then [`checkout`] completion and the subscription [`lifecycle`].
 
 pub mod calendar;
 pub mod cards;
 pub mod checkout;
+pub mod invoice;
 pub mod invoicing;
 pub mod lifecycle;
 pub mod pricing;

@@ -9,7 +9,7 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::{
-    Refusal, accepted,
+    Refusal, accepted, business_name,
     card_form::{CardForm, EmailField, FieldErrors, Posted, alert},
     date, document, esc, message_page, missing, not_found, price_phrase, product_name,
 };
@@ -301,20 +301,6 @@ fn price_of(db: &Db, price: &Value) -> Value {
         Value::String(id) => db.get(id).cloned().unwrap_or(Value::Null),
         other => other.clone(),
     }
-}
-
-/// The business the pages speak for: the default portal configuration's headline,
-/// as the emulator has no account settings.
-fn business_name(db: &Db) -> String {
-    let configs = db.all("billing_portal.configuration");
-    configs
-        .iter()
-        .find(|c| c["is_default"] == json!(true))
-        .or_else(|| configs.first())
-        .and_then(|c| c["business_profile"]["headline"].as_str())
-        .filter(|h| !h.is_empty())
-        .unwrap_or("Test business")
-        .to_string()
 }
 
 fn view(app: &App, id: &str) -> Option<View> {

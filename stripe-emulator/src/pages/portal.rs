@@ -191,7 +191,7 @@ impl Portal {
                     .iter()
                     .map(|i| {
                         format!(
-                            r#"<tr class="invoice-row"><td>{}</td><td>{}</td><td><span class="badge status-{status}">{}</span></td><td class="muted">{}</td></tr>"#,
+                            r#"<tr class="invoice-row"><td><a href="{url}">{}</a></td><td>{}</td><td><span class="badge status-{status}">{}</span></td><td class="muted">{}</td></tr>"#,
                             esc(&date(i["created"].as_i64().unwrap_or(0))),
                             esc(&billing::money(
                                 i["total"].as_i64().or_else(|| i["amount_due"].as_i64()).unwrap_or(0),
@@ -200,6 +200,7 @@ impl Portal {
                             esc(&capitalize(i["status"].as_str().unwrap_or(""))),
                             esc(i["number"].as_str().unwrap_or("")),
                             status = esc(i["status"].as_str().unwrap_or("")),
+                            url = esc(i["hosted_invoice_url"].as_str().unwrap_or("")),
                         )
                     })
                     .collect()

@@ -126,7 +126,8 @@ async fn the_clock_ends_trials_and_failed_renewals_go_past_due() {
     let bad = emu
         .trialing(&monthly, "b@example.com", "4000000000000341")
         .await;
-    emu.advance(3 * DAY + 60).await;
+    // The trial-end invoice is charged an hour after the trial ends.
+    emu.advance(3 * DAY + 3_600 + 60).await;
     let good_now = emu
         .get(&format!("/v1/subscriptions/{}", id(&good)))
         .await

@@ -5,6 +5,7 @@
 
 mod checkout;
 mod clock;
+mod invoices;
 mod persistence;
 mod portal;
 mod subscriptions;

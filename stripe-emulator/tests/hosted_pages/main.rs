@@ -1,10 +1,11 @@
-//! The hosted Checkout and Customer Portal pages over HTTP, as a browser uses them:
+//! The hosted Checkout, Customer Portal and invoice pages over HTTP, as a browser uses them:
 //! GET the page, check Stripe's test hooks are there, POST its forms, follow the
 //! redirects (`checkout`, `portal`: the pages without scripts), or send the forms as
 //! the pages' script does and read the JSON answers (`script`); and what each step
 //! did to the state, through the API.
 
 mod checkout;
+mod invoice;
 mod portal;
 mod script;
 #[path = "../support/mod.rs"]

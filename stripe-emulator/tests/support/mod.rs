@@ -235,6 +235,26 @@ impl Emu {
         assert!(res.status().is_success(), "{}", res.text().await.unwrap());
     }
 
+    /// Moves the emulator's clock to `to` (which runs what came due).
+    pub async fn advance_to(&self, to: i64) {
+        let res = self
+            .http
+            .post(format!("{}/_emulator/clock/advance", self.base))
+            .json(&serde_json::json!({ "to": to }))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    }
+
+    /// Events, oldest first (the last 100).
+    pub async fn all_events(&self) -> Vec<Value> {
+        let list = self.get("/v1/events?limit=100").await.ok();
+        let mut events = list["data"].as_array().unwrap().clone();
+        events.reverse();
+        events
+    }
+
     /// Pays a session with a card as the hosted Checkout page does.
     pub async fn pay(
         &self,
