@@ -1,5 +1,5 @@
 //! Settings from the environment (STRIPE_SECRET_KEY, STRIPE_API_BASE, STRIPE_WEBHOOK_SECRET,
-//! CHALLENGE_ID, APP_URL, TABLE_NAME, SESSION_SECRET, FROM_EMAIL). The DynamoDB and SES
+//! CHALLENGE_ID, APP_URL, TABLE_NAME, SESSION_SECRET, FROM_EMAIL, OWNER_EMAIL). The DynamoDB and SES
 //! endpoints are the AWS SDK's own `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_SESV2`,
 //! read in [`crate::aws`], not here.
 
@@ -28,6 +28,8 @@ pub struct Config {
     pub session_secret: String,
     /// The address our mail comes from (`FROM_EMAIL`): an identity SES may send from.
     pub from_email: String,
+    /// Who runs /dev/chat (`OWNER_EMAIL`): every session request is emailed there.
+    pub owner_email: String,
 }
 
 impl Config {
@@ -57,6 +59,7 @@ impl Config {
         let table_name = required("TABLE_NAME");
         let session_secret = required("SESSION_SECRET");
         let from_email = required("FROM_EMAIL");
+        let owner_email = required("OWNER_EMAIL");
         let stripe_api_base =
             get("STRIPE_API_BASE").map(|base| base.trim_end_matches('/').to_owned());
 
@@ -77,8 +80,10 @@ impl Config {
                 problems.push(format!("{name} must be an http(s) URL"));
             }
         }
-        if !from_email.is_empty() && !from_email.contains('@') {
-            problems.push("FROM_EMAIL must be an email address".into());
+        for (name, address) in [("FROM_EMAIL", &from_email), ("OWNER_EMAIL", &owner_email)] {
+            if !address.is_empty() && !address.contains('@') {
+                problems.push(format!("{name} must be an email address"));
+            }
         }
         if !session_secret.is_empty() && session_secret.chars().count() < 32 {
             problems.push("SESSION_SECRET must be at least 32 characters".into());
@@ -98,6 +103,7 @@ impl Config {
             table_name,
             session_secret,
             from_email,
+            owner_email,
         })
     }
 
@@ -133,6 +139,7 @@ impl fmt::Debug for Config {
             .field("table_name", &self.table_name)
             .field("session_secret", &redacted(!self.session_secret.is_empty()))
             .field("from_email", &self.from_email)
+            .field("owner_email", &self.owner_email)
             .finish()
     }
 }
@@ -158,6 +165,7 @@ mod tests {
         ("TABLE_NAME", "devchat"),
         ("SESSION_SECRET", "a-session-secret-of-32-characters"),
         ("FROM_EMAIL", "no-reply@devchat.example"),
+        ("OWNER_EMAIL", "owner@devchat.example"),
     ];
 
     #[test]
@@ -179,6 +187,7 @@ mod tests {
             "TABLE_NAME",
             "SESSION_SECRET",
             "FROM_EMAIL",
+            "OWNER_EMAIL",
         ] {
             assert!(msg.contains(&format!("{name} is not set")), "{msg}");
         }

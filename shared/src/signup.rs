@@ -87,6 +87,8 @@ async fn user_record(store: &impl Store, customer_id: &str, email: &str) -> Resu
         id: customer_id.to_owned(),
         email: email.to_owned(),
         subscription: None,
+        sessions: Default::default(),
+        invoices: Default::default(),
     };
     store.put_user(&user).await?;
     Ok(store.get_user(customer_id).await?.unwrap_or(user))

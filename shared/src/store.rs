@@ -1,7 +1,10 @@
 //! Storage, behind a small trait, and its DynamoDB implementation ([`DynamoStore`]),
 //! with items mapped by serde_dynamo. One table, keyed by `pk`:
 //! `USER#{customer id}` (the user), `EMAIL#{normalised email}` (the one-user-per-email
-//! claim, written conditionally), `CATALOG` (what provisioning converged to).
+//! claim, written conditionally), `CATALOG` (what provisioning converged to), `OUTBOX`
+//! (session requests with work still to send, see [`crate::outbox`]). A user's session
+//! requests and invoices live on the user's item ([`BillingStore`]), so `GET /users`
+//! reads one item.
 
 use crate::{
     Error, Result,
@@ -48,5 +51,7 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<bool>> + Send;
 }
 
+mod billing;
 mod dynamo;
+pub use billing::{BillingStore, SessionAdded, SessionMark};
 pub use dynamo::DynamoStore;

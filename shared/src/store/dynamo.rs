@@ -12,6 +12,8 @@ use aws_sdk_dynamodb::{
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_dynamo::{from_item, to_attribute_value, to_item};
 
+mod billing;
+
 use super::Store;
 use crate::{
     Error, Result, aws,
