@@ -233,6 +233,7 @@ mod tests {
             metered: true,
             notified: true,
             mail_claim: None,
+            mail_claim_by: None,
         }
     }
 

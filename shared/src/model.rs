@@ -90,6 +90,10 @@ pub struct SessionRequest {
     /// A sender's claim on the email (Unix seconds): one sender at a time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail_claim: Option<i64>,
+    /// Who holds the claim (a token per attempt), so the store's own retry of a claim
+    /// that went through still finds it ours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail_claim_by: Option<String>,
 }
 
 impl SessionRequest {

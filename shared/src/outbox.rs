@@ -30,6 +30,8 @@
 //!   a conditional write): concurrent drains send it once. A sender that dies after
 //!   SES accepted the mail but before marking it leaves a claim that goes stale after
 //!   [`MAIL_CLAIM_SECONDS`], and the mail is sent again: at least once, twice only then.
+//!   Each claim carries a token of its own, so when the SDK retries a claim whose
+//!   first attempt went through (its answer lost), the claim is still ours.
 //! - Neither ever fails the customer's click: a failure is logged and left to the next drain.
 
 use aws_sdk_sesv2::primitives::{DateTime, DateTimeFormat};
@@ -241,6 +243,7 @@ mod tests {
             metered: false,
             notified: false,
             mail_claim: None,
+            mail_claim_by: None,
         };
         let user = User {
             id: "cus_1".into(),

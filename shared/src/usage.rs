@@ -97,6 +97,7 @@ where
         metered: false,
         notified: false,
         mail_claim: None,
+        mail_claim_by: None,
     };
     // Into the outbox before the request exists, so no stored request is ever missing
     // from it (an entry without a request is dropped by the next drain).

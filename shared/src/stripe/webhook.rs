@@ -139,7 +139,8 @@ impl SubscriptionObject {
                 .iter()
                 .find_map(|item| Some((item.current_period_start?, item.current_period_end?)))
         });
-        let (start, end) = item.or(Some((self.current_period_start?, self.current_period_end?)))?;
+        let top = || Some((self.current_period_start?, self.current_period_end?));
+        let (start, end) = item.or_else(top)?;
         Some(Period {
             start,
             end,

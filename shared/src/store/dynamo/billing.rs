@@ -136,7 +136,9 @@ impl BillingStore for DynamoStore {
     async fn mark_session(&self, user_id: &str, id: &str, mark: SessionMark) -> Result<()> {
         let update = match mark {
             SessionMark::Metered => "SET #s.#id.metered = :t",
-            SessionMark::Notified => "SET #s.#id.notified = :t REMOVE #s.#id.mailClaim",
+            SessionMark::Notified => {
+                "SET #s.#id.notified = :t REMOVE #s.#id.mailClaim, #s.#id.mailClaimBy"
+            }
         };
         self.update_user(user_id)
             .update_expression(update)
@@ -159,10 +161,11 @@ impl BillingStore for DynamoStore {
     ) -> Result<bool> {
         let claimed = self
             .update_user(user_id)
-            .update_expression("SET #s.#id.mailClaim = :now")
+            .update_expression("SET #s.#id.mailClaim = :now, #s.#id.mailClaimBy = :by")
             .condition_expression(
-                "attribute_exists(#s.#id) AND #s.#id.notified = :f AND (attribute_not_exists(#s.#id.mailClaim) OR #s.#id.mailClaim < :stale)",
+                "attribute_exists(#s.#id) AND #s.#id.notified = :f AND (attribute_not_exists(#s.#id.mailClaim) OR #s.#id.mailClaim < :stale OR #s.#id.mailClaimBy = :by)",
             )
+            .expression_attribute_values(":by", s(&uuid::Uuid::new_v4().to_string()))
             .expression_attribute_names("#s", "sessions")
             .expression_attribute_names("#id", id)
             .expression_attribute_values(":now", n(now))
@@ -179,7 +182,7 @@ impl BillingStore for DynamoStore {
 
     async fn release_session_mail(&self, user_id: &str, id: &str) -> Result<()> {
         self.update_user(user_id)
-            .update_expression("REMOVE #s.#id.mailClaim")
+            .update_expression("REMOVE #s.#id.mailClaim, #s.#id.mailClaimBy")
             .condition_expression("attribute_exists(#s.#id)")
             .expression_attribute_names("#s", "sessions")
             .expression_attribute_names("#id", id)
