@@ -62,10 +62,11 @@ pub struct User {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription: Option<Subscription>,
     /// Session requests ("Arrange session"), by id (the meter event identifier).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Written even when empty: DynamoDB sets `sessions.{id}` only in an existing map.
+    #[serde(default)]
     pub sessions: BTreeMap<String, SessionRequest>,
     /// Invoices as the webhooks reported them, by Stripe invoice id.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default)]
     pub invoices: BTreeMap<String, Invoice>,
 }
 

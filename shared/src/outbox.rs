@@ -94,12 +94,13 @@ impl<S: StripeApi, D: Store + BillingStore, M: Mailer> Senders<'_, S, D, M> {
         }
         if !session.notified {
             let at = now();
-            if !self
+            let claimed = self
                 .store
                 .claim_session_mail(&user.id, &session.id, at, at - MAIL_CLAIM_SECONDS)
-                .await?
-            {
-                // Sent already, or another sender holds it.
+                .await?;
+            // Sent already, or another sender holds it (or the store refused the
+            // claim): the next drain looks again.
+            if !claimed {
                 return Ok(false);
             }
             let message = owner_message(self.config, user, session);

@@ -103,12 +103,12 @@ where
     // from it (an entry without a request is dropped by the next drain).
     let entry = outbox::entry(user_id, identifier);
     store.outbox_add(&entry).await?;
-    let mut stored = match store
+    let (mut stored, new) = match store
         .add_session(user_id, &request, kind == SubscriptionType::Monthly)
         .await?
     {
-        SessionAdded::New => request,
-        SessionAdded::Existing(existing) => existing,
+        SessionAdded::New => (request, true),
+        SessionAdded::Existing(existing) => (existing, false),
         SessionAdded::PeriodTaken => {
             store.outbox_remove(&entry).await.ok();
             return Err(Error::Conflict(period_taken()));
@@ -129,11 +129,15 @@ where
         }
         tracing::info!(customer = %user.id, identifier, "session recorded on the meter");
     }
-    // The owner's email, and this customer's earlier requests left unsettled for
-    // longer than a sender's claim (newer ones are still in their own click's hands).
-    let waiting_since = stored.requested_at - MAIL_CLAIM_SECONDS;
+    // The owner's email: the click that stored the request sends it; a retry of that
+    // click (or a later click) takes over only requests left unsettled for longer
+    // than a sender's claim, so concurrent retries do not all reach for one email.
+    let waiting_since = outbox::now() - MAIL_CLAIM_SECONDS;
     user.sessions.insert(stored.id.clone(), stored.clone());
-    let mut todo: Vec<&SessionRequest> = vec![&stored];
+    let mut todo: Vec<&SessionRequest> = Vec::new();
+    if new || stored.requested_at < waiting_since {
+        todo.push(&stored);
+    }
     todo.extend(
         user.sessions
             .values()
