@@ -30,6 +30,8 @@ export SESSION_SECRET=${SESSION_SECRET:-devchat-local-session-secret-not-for-pro
 export AWS_ENDPOINT_URL_DYNAMODB=${AWS_ENDPOINT_URL_DYNAMODB:-http://127.0.0.1:8000}
 # Mail (SES) goes to moto server too: read it with `make mail`.
 export FROM_EMAIL=${FROM_EMAIL:-no-reply@devchat.local}
+# Session requests are emailed to the owner here.
+export OWNER_EMAIL=${OWNER_EMAIL:-owner@devchat.local}
 export AWS_ENDPOINT_URL_SESV2=${AWS_ENDPOINT_URL_SESV2:-http://127.0.0.1:8000}
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=${AWS_REGION:-us-east-1}
 export AWS_EC2_METADATA_DISABLED=true
@@ -38,7 +40,7 @@ export PATH=$ROOT/.venv/bin:$PATH
 EMULATOR_SECRET=whsec_devchat_local_emulator_secret
 # The events POST /webhook acts on (the CLI requires a list): HANDLED_EVENTS in
 # shared/src/stripe/webhook.rs, which a unit test holds this line to.
-WEBHOOK_EVENTS=customer.subscription.created,customer.subscription.updated,customer.subscription.deleted,checkout.session.completed,invoice.payment_failed
+WEBHOOK_EVENTS=customer.subscription.created,customer.subscription.updated,customer.subscription.deleted,checkout.session.completed,invoice.finalized,invoice.paid,invoice.payment_failed
 
 log() { printf 'up: %s\n' "$*"; }
 

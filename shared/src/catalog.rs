@@ -34,6 +34,46 @@ pub struct Offer {
     pub monthly_trial_days: u32,
     /// One on-demand session, in the currency's minor unit.
     pub ondemand_amount: i64,
+    /// Sessions the monthly package includes per period.
+    pub monthly_sessions: u32,
+}
+
+impl Offer {
+    /// The monthly package in words, as every page and the README say it.
+    pub fn monthly_text(&self) -> String {
+        let sessions = match self.monthly_sessions {
+            1 => "One pair-coding session".to_owned(),
+            n => format!("{n} pair-coding sessions"),
+        };
+        let trial = match self.monthly_trial_days {
+            0 => String::new(),
+            1 => ", with a 1-day free trial".into(),
+            days => format!(", with a {days}-day free trial"),
+        };
+        format!(
+            "{sessions} a {} for {}{trial}.",
+            self.interval,
+            money(self.monthly_amount, self.currency)
+        )
+    }
+
+    /// The on-demand package in words.
+    pub fn ondemand_text(&self) -> String {
+        format!(
+            "{} per session, billed at the end of each {}.",
+            money(self.ondemand_amount, self.currency),
+            self.interval
+        )
+    }
+}
+
+/// An amount in a currency's minor unit, written out: `$60.00`, `12.50 EUR`.
+pub fn money(amount: i64, currency: &str) -> String {
+    let units = format!("{}.{:02}", amount / 100, (amount % 100).abs());
+    match currency {
+        "usd" => format!("${units}"),
+        other => format!("{units} {}", other.to_uppercase()),
+    }
 }
 
 pub const OFFER: Offer = Offer {
@@ -42,6 +82,7 @@ pub const OFFER: Offer = Offer {
     monthly_amount: 6000,
     monthly_trial_days: 3,
     ondemand_amount: 8000,
+    monthly_sessions: 1,
 };
 
 pub const PRODUCT_NAME: &str = "/dev/chat Pair Coding";
@@ -309,6 +350,20 @@ async fn converge_portal(stripe: &impl StripeApi, spec: &PortalSpec) -> Result<P
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_offer_in_words() {
+        assert_eq!(
+            OFFER.monthly_text(),
+            "One pair-coding session a month for $60.00, with a 3-day free trial."
+        );
+        assert_eq!(
+            OFFER.ondemand_text(),
+            "$80.00 per session, billed at the end of each month."
+        );
+        assert_eq!(money(24_000, "usd"), "$240.00");
+        assert_eq!(money(1_250, "eur"), "12.50 EUR");
+    }
+
     fn config() -> Config {
         Config::from_lookup(|name| {
             let value = match name {
@@ -318,6 +373,7 @@ mod tests {
                 "TABLE_NAME" => "t",
                 "SESSION_SECRET" => "a-session-secret-of-32-characters",
                 "FROM_EMAIL" => "no-reply@app.test",
+                "OWNER_EMAIL" => "owner@app.test",
                 _ => return None,
             };
             Some(value.to_owned())

@@ -1,5 +1,6 @@
 //! Settings from the environment (STRIPE_SECRET_KEY, STRIPE_API_BASE, STRIPE_WEBHOOK_SECRET,
-//! CHALLENGE_ID, APP_URL, TABLE_NAME, SESSION_SECRET, FROM_EMAIL, SIGN_IN_CODE_TTL_SECONDS). The DynamoDB and SES
+//! CHALLENGE_ID, APP_URL, TABLE_NAME, SESSION_SECRET, FROM_EMAIL, OWNER_EMAIL,
+//! SIGN_IN_CODE_TTL_SECONDS). The DynamoDB and SES
 //! endpoints are the AWS SDK's own `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_SESV2`,
 //! read in [`crate::aws`], not here.
 
@@ -31,6 +32,8 @@ pub struct Config {
     /// How long a sign-in code works (`SIGN_IN_CODE_TTL_SECONDS`, default 600 = 10
     /// minutes, at most an hour). Tests set it short to see a code expire.
     pub sign_in_code_ttl_seconds: i64,
+    /// Who runs /dev/chat (`OWNER_EMAIL`): every session request is emailed there.
+    pub owner_email: String,
 }
 
 /// How long a sign-in code works unless `SIGN_IN_CODE_TTL_SECONDS` says otherwise.
@@ -63,6 +66,7 @@ impl Config {
         let table_name = required("TABLE_NAME");
         let session_secret = required("SESSION_SECRET");
         let from_email = required("FROM_EMAIL");
+        let owner_email = required("OWNER_EMAIL");
         let stripe_api_base =
             get("STRIPE_API_BASE").map(|base| base.trim_end_matches('/').to_owned());
 
@@ -83,8 +87,10 @@ impl Config {
                 problems.push(format!("{name} must be an http(s) URL"));
             }
         }
-        if !from_email.is_empty() && !from_email.contains('@') {
-            problems.push("FROM_EMAIL must be an email address".into());
+        for (name, address) in [("FROM_EMAIL", &from_email), ("OWNER_EMAIL", &owner_email)] {
+            if !address.is_empty() && !address.contains('@') {
+                problems.push(format!("{name} must be an email address"));
+            }
         }
         let sign_in_code_ttl_seconds = match get("SIGN_IN_CODE_TTL_SECONDS") {
             None => SIGN_IN_CODE_TTL_SECONDS,
@@ -118,6 +124,7 @@ impl Config {
             session_secret,
             from_email,
             sign_in_code_ttl_seconds,
+            owner_email,
         })
     }
 
@@ -154,6 +161,7 @@ impl fmt::Debug for Config {
             .field("session_secret", &redacted(!self.session_secret.is_empty()))
             .field("from_email", &self.from_email)
             .field("sign_in_code_ttl_seconds", &self.sign_in_code_ttl_seconds)
+            .field("owner_email", &self.owner_email)
             .finish()
     }
 }
@@ -179,6 +187,7 @@ mod tests {
         ("TABLE_NAME", "devchat"),
         ("SESSION_SECRET", "a-session-secret-of-32-characters"),
         ("FROM_EMAIL", "no-reply@devchat.example"),
+        ("OWNER_EMAIL", "owner@devchat.example"),
     ];
 
     #[test]
@@ -204,6 +213,7 @@ mod tests {
             "TABLE_NAME",
             "SESSION_SECRET",
             "FROM_EMAIL",
+            "OWNER_EMAIL",
         ] {
             assert!(msg.contains(&format!("{name} is not set")), "{msg}");
         }

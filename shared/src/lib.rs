@@ -13,6 +13,7 @@
 
 pub mod api;
 mod aws;
+pub mod billing;
 pub mod catalog;
 pub mod cfn;
 pub mod checkout;
@@ -21,6 +22,7 @@ pub mod error;
 pub mod http;
 pub mod mail;
 pub mod model;
+pub mod outbox;
 pub mod portal;
 pub mod session;
 pub mod sign_in;

@@ -1,5 +1,7 @@
 //! What we store and return: users, their subscription, and the catalog.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// Which of our offers a subscription is for.
@@ -22,6 +24,24 @@ pub struct Subscription {
     /// so an older state never overwrites a newer one. Not shown to the client.
     #[serde(default, skip_serializing_if = "Option::is_none", rename = "asOf")]
     pub as_of: Option<i64>,
+    /// The billing period and trial as of the same moment, when Stripe told us
+    /// (stored with the status, under the same ordering rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<Period>,
+}
+
+/// A subscription's current billing period (Unix seconds, Stripe's clock): since
+/// 2025 Stripe reports it on the subscription's items, not the subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Period {
+    pub start: i64,
+    pub end: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial_end: Option<i64>,
+    /// When the subscription ended (cancelled), if it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<i64>,
 }
 
 impl Subscription {
@@ -45,6 +65,13 @@ pub struct User {
     /// does not. "Sign out everywhere" adds one. Not shown to the client.
     #[serde(default, rename = "sessionEpoch")]
     pub session_epoch: u64,
+    /// Session requests ("Arrange session"), by id (the meter event identifier).
+    /// Written even when empty: DynamoDB sets `sessions.{id}` only in an existing map.
+    #[serde(default)]
+    pub sessions: BTreeMap<String, SessionRequest>,
+    /// Invoices as the webhooks reported them, by Stripe invoice id.
+    #[serde(default)]
+    pub invoices: BTreeMap<String, Invoice>,
 }
 
 /// The sign-in state of one email, as stored under `SIGNIN#{email}`: the code last sent
@@ -68,6 +95,73 @@ pub struct SignInCode {
     pub rev: u64,
     /// DynamoDB's TTL attribute: the item may go once both the code and the count are over.
     pub ttl: i64,
+}
+
+/// One "Arrange session" click, stored before anything else happens: the meter event
+/// (on demand) and the owner's email are sent from it, and marked on it once done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionRequest {
+    pub id: String,
+    /// Our clock (Unix seconds).
+    pub requested_at: i64,
+    pub kind: SubscriptionType,
+    /// The billing period it belongs to (its start), when known.
+    #[serde(default)]
+    pub period_start: Option<i64>,
+    /// On demand: the meter event was accepted by Stripe.
+    #[serde(default)]
+    pub metered: bool,
+    /// The owner's email was accepted by SES.
+    #[serde(default)]
+    pub notified: bool,
+    /// A sender's claim on the email (Unix seconds): one sender at a time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail_claim: Option<i64>,
+    /// Who holds the claim (a token per attempt), so the store's own retry of a claim
+    /// that went through still finds it ours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail_claim_by: Option<String>,
+}
+
+impl SessionRequest {
+    /// Nothing left to send for it.
+    pub fn is_settled(&self) -> bool {
+        self.notified && (self.metered || self.kind == SubscriptionType::Monthly)
+    }
+}
+
+/// An invoice as the `invoice.*` webhooks report it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invoice {
+    pub id: String,
+    #[serde(default)]
+    pub number: Option<String>,
+    pub created_at: i64,
+    pub amount_due: i64,
+    pub amount_paid: i64,
+    pub currency: String,
+    pub status: String,
+    /// Stripe's hosted invoice page.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The Stripe time of the event it came from, and how far along its life the
+    /// status is: a write replaces only an older (or, same second, earlier) state.
+    pub as_of: i64,
+    pub rank: u8,
+}
+
+impl Invoice {
+    /// `draft` < `open` < `paid` / `void` / `uncollectible`.
+    pub fn rank_of(status: &str) -> u8 {
+        match status {
+            "draft" => 1,
+            "open" => 2,
+            "paid" | "void" | "uncollectible" => 3,
+            _ => 0,
+        }
+    }
 }
 
 /// A price as `GET /offerings` shows it.

@@ -85,6 +85,8 @@ pub async fn sign_up(
         email: email.clone(),
         subscription: None,
         session_epoch: 0,
+        sessions: Default::default(),
+        invoices: Default::default(),
     };
     // The claim and the user record are written at once (one round trip, not two):
     // concurrent sign-ups of one email get the same Customer (same idempotency key),
@@ -126,6 +128,8 @@ pub(crate) async fn user_record(
         email: email.to_owned(),
         subscription: None,
         session_epoch: 0,
+        sessions: Default::default(),
+        invoices: Default::default(),
     };
     if store.put_user(&user).await? {
         return Ok(user);

@@ -1,10 +1,13 @@
 //! Storage, behind a small trait, and its DynamoDB implementation ([`DynamoStore`]),
 //! with items mapped by serde_dynamo. One table, keyed by `pk`:
 //! `USER#{customer id}` (the user), `EMAIL#{normalised email}` (the one-user-per-email
-//! claim, written conditionally), `CATALOG` (what provisioning converged to),
+//! claim, written conditionally), `CATALOG` (what provisioning converged to), `OUTBOX`
+//! (session requests with work still to send, see [`crate::outbox`]),
 //! `SIGNIN#{normalised email}` (the sign-in code and its hourly count) and
 //! `LIMIT#SIGNIN#{source IP}#{hour}` (codes sent to one source in one hour); the last two
-//! carry a `ttl` (DynamoDB's TTL attribute) and go by themselves.
+//! carry a `ttl` (DynamoDB's TTL attribute) and go by themselves. A user's session
+//! requests and invoices live on the user's item ([`BillingStore`]), so `GET /users`
+//! reads one item.
 //!
 //! The catalog changes only when provisioning runs (a deploy), yet most routes need
 //! it, so [`DynamoStore`] keeps the last one it read or wrote in the warm instance's
@@ -128,7 +131,9 @@ impl<T: Clone> Cached<T> {
     }
 }
 
+mod billing;
 mod dynamo;
+pub use billing::{BillingStore, SessionAdded, SessionMark};
 pub use dynamo::DynamoStore;
 
 #[cfg(test)]

@@ -114,6 +114,8 @@ pub struct SubscriptionState {
     /// subscription's `created`, `start_date`, its items' `current_period_start`,
     /// `canceled_at` and `ended_at` (a lower bound of when it took this state).
     pub as_of: i64,
+    /// Its current period and trial (from its items).
+    pub period: Option<crate::model::Period>,
 }
 
 /// A Checkout Session as Stripe reports it, with its subscription expanded.

@@ -126,6 +126,7 @@ pub async fn apply(
             status,
             prices,
             created,
+            period,
         } => {
             let Some(user) = store.get_user(customer).await? else {
                 return Ok(Outcome::UnknownCustomer);
@@ -135,6 +136,7 @@ pub async fn apply(
                 status: status.clone(),
                 kind: offer_of(store, prices).await?,
                 as_of: Some(*created),
+                period: *period,
             };
             (user, state)
         }
@@ -181,6 +183,7 @@ pub async fn apply(
                 status: current.status,
                 kind: offer_of(store, &prices).await?,
                 as_of: Some(current.as_of.max(*created)),
+                period: current.period,
             };
             (user, state)
         }
@@ -203,6 +206,7 @@ pub async fn record_read(
         status: current.status,
         kind,
         as_of: Some(current.as_of),
+        period: current.period,
     };
     write(store, user, state).await
 }
@@ -249,6 +253,7 @@ mod tests {
             status: status.into(),
             kind: SubscriptionType::Monthly,
             as_of: Some(as_of),
+            period: None,
         }
     }
 

@@ -1,18 +1,37 @@
-//! Arrange session: one unit of usage (a Billing Meter event) for an on-demand
-//! subscriber, recorded once per `Idempotency-Key`.
+//! Arrange session: a **session request** stored for the customer, and then, for an
+//! on-demand subscriber, one unit of usage (a Billing Meter event); the owner is
+//! emailed either way ([`crate::outbox`]).
 //!
-//! Stripe removed legacy usage records from its current API; a meter event is
-//! today's usage record. Its `identifier` is unique per Stripe account within a rolling
-//! 24 hours, so the client's `Idempotency-Key` becomes the identifier and a retried
-//! click is recorded once: Stripe refuses the second event (400, `param: identifier`),
-//! which the Stripe adapter reports as success with the same identifier. (The adapter's
-//! own retries of one request are replayed by Stripe under their idempotency key.)
+//! The request's id is the meter event's `identifier`: the client's `Idempotency-Key`
+//! when given. Stripe counts an identifier once within a rolling 24 hours (it refuses a
+//! repeat with a 400, `param: identifier`, which the Stripe adapter reports as success),
+//! so a retried click is stored once and billed once.
+//!
+//! Order, so that the record and the meter never disagree: the request is written
+//! first (one conditional write; a retried click finds it), and only then is its meter
+//! event sent and marked on it. A crash between the two leaves a stored request whose
+//! event is unsent: the retried click, or the next drain of the outbox, sends it under
+//! the same identifier, so it is neither lost nor billed twice. A persistent Stripe
+//! failure answers 502 and leaves the request stored for the same reasons.
+//!
+//! A monthly subscriber's request sends no meter event: the package includes one
+//! session per billing period, held by the same conditional write (a second request in
+//! the period is a 409). Nobody whose last payment failed may arrange one.
 
 use crate::{
     Error, Result,
-    model::{Catalog, SubscriptionType, User},
+    billing::{has_ended, payment_failed},
+    catalog::OFFER,
+    mail::Mailer,
+    model::{Catalog, SessionRequest, SubscriptionType, User},
+    outbox::{self, MAIL_CLAIM_SECONDS, Senders},
+    store::{BillingStore, SessionAdded, SessionMark, Store},
     stripe::StripeApi,
 };
+
+/// The refusal while a payment has failed; the dashboard shows the same sentence.
+pub const PAYMENT_FAILED: &str =
+    "your last payment failed: update your card in Manage subscription";
 
 /// Longest identifier Stripe accepts for a meter event.
 pub const MAX_IDENTIFIER_LEN: usize = 100;
@@ -32,35 +51,100 @@ pub fn identifier(idempotency_key: Option<&str>) -> Result<String> {
     Ok(key.to_owned())
 }
 
-/// Records one session for `user` on our meter, under `identifier`, and returns the
-/// meter event's identifier as Stripe recorded it. Only a user
-/// whose subscription is on demand and live may (409 otherwise).
-pub async fn arrange_session(
-    stripe: &impl StripeApi,
+/// A second monthly request in one period.
+pub fn period_taken() -> String {
+    format!(
+        "your monthly package includes {} session a {}, and this {}'s is already arranged",
+        OFFER.monthly_sessions, OFFER.interval, OFFER.interval
+    )
+}
+
+/// Stores a session request for `user` (as the session read it) under `identifier`, records it on the meter
+/// (on demand) and tells the owner; returns the identifier. 409
+/// without a live subscription, while a payment has failed, or for a second monthly
+/// request in one period.
+pub async fn arrange_session<S, D, M>(
+    senders: &Senders<'_, S, D, M>,
     catalog: &Catalog,
     user: &User,
     identifier: &str,
-) -> Result<String> {
-    let subscription = user.subscription.as_ref().ok_or_else(|| {
-        Error::Conflict("you have no subscription: subscribe on demand to arrange sessions".into())
+) -> Result<String>
+where
+    S: StripeApi,
+    D: Store + BillingStore,
+    M: Mailer,
+{
+    let (stripe, store) = (senders.stripe, senders.store);
+    let mut user = user.clone();
+    let subscription = user.subscription.clone().ok_or_else(|| {
+        Error::Conflict("you have no subscription: subscribe to arrange sessions".into())
     })?;
-    if subscription.kind != SubscriptionType::Ondemand {
-        return Err(Error::Conflict(
-            "your monthly subscription already includes sessions: nothing is billed per session"
-                .into(),
-        ));
-    }
-    if !subscription.is_live() {
+    if has_ended(&subscription) || !subscription.is_live() {
         return Err(Error::Conflict(format!(
-            "your on-demand subscription is {}: subscribe again to arrange sessions",
+            "your subscription is {}: subscribe again to arrange sessions",
             subscription.status
         )));
     }
-    let recorded = stripe
-        .record_meter_event(&catalog.meter_event_name, &user.id, identifier)
-        .await?;
-    tracing::info!(customer = %user.id, identifier = %recorded, "session recorded on the meter");
-    Ok(recorded)
+    if payment_failed(&subscription) {
+        return Err(Error::Conflict(PAYMENT_FAILED.into()));
+    }
+    let kind = subscription.kind;
+    let request = SessionRequest {
+        id: identifier.to_owned(),
+        requested_at: outbox::now(),
+        kind,
+        period_start: subscription.period.map(|p| p.start),
+        metered: false,
+        notified: false,
+        mail_claim: None,
+        mail_claim_by: None,
+    };
+    // Into the outbox before the request exists, so no stored request is ever missing
+    // from it (an entry without a request is dropped by the next drain).
+    let entry = outbox::entry(&user.id, identifier);
+    store.outbox_add(&entry).await?;
+    let (mut stored, new) = match store
+        .add_session(&user.id, &request, kind == SubscriptionType::Monthly)
+        .await?
+    {
+        SessionAdded::New => (request, true),
+        SessionAdded::Existing(existing) => (existing, false),
+        SessionAdded::PeriodTaken => {
+            store.outbox_remove(&entry).await.ok();
+            return Err(Error::Conflict(period_taken()));
+        }
+    };
+    if stored.kind == SubscriptionType::Ondemand && !stored.metered {
+        stripe
+            .record_meter_event(&catalog.meter_event_name, &user.id, identifier)
+            .await?;
+        match store
+            .mark_session(&user.id, identifier, SessionMark::Metered)
+            .await
+        {
+            Ok(()) => stored.metered = true,
+            // Recorded in Stripe; the next drain sends the same identifier again
+            // (counted once) and marks it.
+            Err(err) => tracing::warn!(error = %err, "marking a recorded session"),
+        }
+        tracing::info!(customer = %user.id, identifier, "session recorded on the meter");
+    }
+    // The owner's email: the click that stored the request sends it; a retry of that
+    // click (or a later click) takes over only requests left unsettled for longer
+    // than a sender's claim, so concurrent retries do not all reach for one email.
+    let waiting_since = outbox::now() - MAIL_CLAIM_SECONDS;
+    user.sessions.insert(stored.id.clone(), stored.clone());
+    let mut todo: Vec<&SessionRequest> = Vec::new();
+    if new || stored.requested_at < waiting_since {
+        todo.push(&stored);
+    }
+    todo.extend(
+        user.sessions
+            .values()
+            .filter(|s| s.id != stored.id && !s.is_settled() && s.requested_at < waiting_since),
+    );
+    senders.settle_all(&user, &todo).await;
+    Ok(stored.id.clone())
 }
 
 #[cfg(test)]

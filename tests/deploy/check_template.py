@@ -338,7 +338,7 @@ class Template(unittest.TestCase):
         variables = self.globals["Environment"]["Variables"]
         for key in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SESSION_SECRET"):
             self.assertRegex(sub_text(variables[key]), r"^\{\{resolve:secretsmanager:\$\{StripeSecretName\}:SecretString:" + key + r"\}\}$")
-        for name in ("CHALLENGE_ID", "APP_URL", "TABLE_NAME", "FROM_EMAIL"):
+        for name in ("CHALLENGE_ID", "APP_URL", "TABLE_NAME", "FROM_EMAIL", "OWNER_EMAIL"):
             self.assertIn(name, variables)
         text = TEMPLATE_PATH.read_text()
         self.assertNotRegex(text, r"(sk|rk)_(test|live)_[A-Za-z0-9]|whsec_[A-Za-z0-9]")

@@ -74,6 +74,18 @@ export function formatPrice(price) {
   return `${price.unit_amount / 100} ${String(price.currency).toUpperCase()}`;
 }
 
+/** An amount in the currency's minor unit, in the viewer's locale: 24000 usd → `$240.00`. */
+export function formatMoney(amount, currency) {
+  const code = String(currency).toUpperCase();
+  const digits = new Intl.NumberFormat(undefined, { style: 'currency', currency: code }).resolvedOptions().maximumFractionDigits;
+  return new Intl.NumberFormat(undefined, { style: 'currency', currency: code }).format(amount / 10 ** digits);
+}
+
+/** Unix seconds as a date in the viewer's locale: `Dec 3, 2026`. */
+export function formatDate(seconds) {
+  return new Date(seconds * 1000).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+}
+
 /** A fresh key per click, so a retried request is recorded once and a new click anew. */
 export function idempotencyKey() {
   if (window.crypto.randomUUID) return window.crypto.randomUUID();
@@ -126,24 +138,23 @@ export async function busy(button, action) {
 
 /**
  * The two offers (monthly and on demand) as cards. `onChoose(price)` runs when a
- * button is pressed. Each card carries its price id as `data-monthly-price-id`
+ * button is pressed; their words are the offer's one definition, from GET /offerings. Each card carries its price id as `data-monthly-price-id`
  * or `data-ondemand-price-id`; each button reads e.g. `60 USD per month`.
  */
 export function offerCards(pairCode, onChoose) {
-  const trial = (days) => (days > 0 ? ` Try it free for ${days} day${days === 1 ? '' : 's'}.` : '');
   const offers = [
     {
       kind: 'monthly',
       price: pairCode.monthlyPrice,
       title: 'Monthly',
-      pitch: `Unlimited pair coding sessions with a senior engineer.${trial(pairCode.monthlyTrialDays)}`,
+      pitch: pairCode.monthlyText,
       per: 'per month',
     },
     {
       kind: 'ondemand',
       price: pairCode.onDemandPrice,
       title: 'On demand',
-      pitch: 'Book a session whenever you need one. Billed at the end of each month.',
+      pitch: pairCode.onDemandText,
       per: 'per session',
     },
   ];

@@ -1,6 +1,7 @@
 // Dashboard: the user's subscription (monthly or on demand) with its actions, or
 // the offers when there is no live subscription.
 import { ApiError, busy, forgetUser, h, idempotencyKey, loadUser, offerCards, render, saveUser, showError, api, userApi } from './app.js';
+import { PAYMENT_FAILED, PAYMENT_FAILED_TEXT, endedLine, invoiceTable, nextChargeLine, paymentFailedBanner, sessionList } from './billing.js';
 
 /** Statuses after which a subscription is over and the offers show again. */
 const ENDED = new Set(['canceled', 'incomplete_expired']);
@@ -9,6 +10,9 @@ const TYPE_TEXT = {
   monthly: 'You are subscribed to the monthly package',
   ondemand: 'You are subscribed to the on-demand package.',
 };
+
+/** The package's words, from the offer's one definition (GET /offerings). */
+const OFFER_TEXT = { monthly: (p) => p.monthlyText, ondemand: (p) => p.onDemandText };
 
 async function subscribe(price) {
   const { url } = await userApi('/offerings/paircode', { method: 'POST', body: { price: price.id } });
@@ -38,13 +42,21 @@ async function arrangeSession(panel) {
     }
   }
   panel.append(h('p', { id: 'session-registered', className: 'notice ok', role: 'status' }, 'Session registered'));
+  // The period's sessions and next charge, as the API now counts them.
+  const { user } = await userApi('/users');
+  saveUser(user);
+  panel.querySelector('#next-charge')?.replaceWith(nextChargeLine(user.subscription, user.billing) ?? '');
+  panel.querySelector('#sessions')?.replaceWith(sessionList(user.billing));
 }
 
 function subscriptionPanel(user, subscription, pairCode) {
   const { type } = subscription;
+  const billing = user.billing;
   const price = type === 'ondemand' ? pairCode.onDemandPrice : pairCode.monthlyPrice;
   const manageButton = h('button', { type: 'button', className: 'btn', id: 'manage-subscription' }, 'Manage subscription');
-  const actions = h('div', { className: 'actions' }, manageButton);
+  const arrange = h('button', { type: 'button', className: 'btn btn-go', id: 'arrange-session' }, 'Arrange session');
+  const actions = h('div', { className: 'actions' }, arrange, manageButton);
+  const failed = PAYMENT_FAILED.has(subscription.status);
   const panel = h(
     'section',
     {
@@ -57,23 +69,33 @@ function subscriptionPanel(user, subscription, pairCode) {
       },
     },
     h('h2', { id: 'subscription-type' }, TYPE_TEXT[type] ?? 'You are subscribed to /dev/chat'),
+    h('p', { id: 'offer-text' }, OFFER_TEXT[type]?.(pairCode) ?? ''),
     h('p', {}, 'Status: ', h('span', { id: 'subscription-status', className: 'status', dataset: { status: subscription.status } }, subscription.status)),
+    failed && paymentFailedBanner(() => busy(manageButton, () => manage(subscription))),
+    nextChargeLine(subscription, billing),
+    h('h3', {}, 'Sessions this period'),
+    sessionList(billing),
     actions,
+    failed && h('p', { id: 'arrange-disabled', className: 'muted' }, PAYMENT_FAILED_TEXT),
+    invoiceTable(billing),
   );
   manageButton.addEventListener('click', () => busy(manageButton, () => manage(subscription)));
-  if (type === 'ondemand') {
-    const arrange = h('button', { type: 'button', className: 'btn btn-go', id: 'arrange-session' }, 'Arrange session');
-    arrange.addEventListener('click', () => busy(arrange, () => arrangeSession(panel)));
-    actions.prepend(arrange);
+  arrange.addEventListener('click', () => busy(arrange, () => arrangeSession(panel)));
+  if (failed) {
+    // Off until the card is fixed (the API refuses with the same sentence meanwhile).
+    arrange.disabled = true;
+    arrange.title = PAYMENT_FAILED_TEXT;
   }
   return panel;
 }
 
-function offers(pairCode, ended) {
+function offers(pairCode, ended, billing) {
   return [
     ended && h('p', { id: 'subscription-ended', className: 'notice ended' }, 'you have ended your /dev/chat subscription'),
+    ended && endedLine(billing),
     h('p', { className: 'lead' }, 'Pick a package to start pair coding:'),
     h('div', { className: 'offers' }, ...offerCards(pairCode, subscribe)),
+    billing && invoiceTable(billing),
   ].filter(Boolean);
 }
 
@@ -116,7 +138,7 @@ async function main() {
     if (subscription && !ENDED.has(subscription.status)) {
       render('dashboard', subscriptionPanel(user, subscription, pairCode));
     } else {
-      render('dashboard', ...offers(pairCode, Boolean(subscription)));
+      render('dashboard', ...offers(pairCode, Boolean(subscription), user.billing));
     }
   } catch (error) {
     const unknownUser = error.status === 404 && !sessionId;

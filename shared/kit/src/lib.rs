@@ -39,6 +39,8 @@ pub const CHALLENGE_ID: &str = "test";
 pub const APP_URL: &str = "http://127.0.0.1:9000";
 /// The sender of the app's mail (a verified identity in the stack's SES).
 pub const FROM_EMAIL: &str = "no-reply@devchat.test";
+/// Where session requests are emailed (`OWNER_EMAIL`).
+pub const OWNER_EMAIL: &str = "owner@devchat.test";
 /// Signs the test sessions; [`session_cookie`] signs in as a user.
 pub const SESSION_SECRET: &str = "devchat-test-session-secret-0123456789";
 

@@ -178,6 +178,11 @@ impl Stack {
             .expect("the stack was started without provisioning")
     }
 
+    /// The app with DynamoDB at `dynamo` and SES at `ses` (proxies in front of moto, say).
+    pub fn app_reaching(&self, dynamo: &str, ses: &str) -> &'static App {
+        app_on(&self.config, dynamo, ses)
+    }
+
     /// The app with `dynamo` as its DynamoDB endpoint (a proxy in front of moto, say)
     /// and, if given, another webhook signing secret.
     pub fn app_on(&self, dynamo: &str, webhook_secret: Option<&str>) -> &'static App {
@@ -213,6 +218,7 @@ impl Stack {
             ("TABLE_NAME", TABLE.into()),
             ("SESSION_SECRET", SESSION_SECRET.into()),
             ("FROM_EMAIL", FROM_EMAIL.into()),
+            ("OWNER_EMAIL", crate::OWNER_EMAIL.into()),
             ("AWS_ENDPOINT_URL_DYNAMODB", dynamo.into()),
             ("AWS_ENDPOINT_URL_SESV2", self.dynamo.clone()),
             ("AWS_ACCESS_KEY_ID", "test".into()),
@@ -410,6 +416,7 @@ fn config(emulator: &str) -> Config {
         ("TABLE_NAME", TABLE.to_owned()),
         ("SESSION_SECRET", SESSION_SECRET.to_owned()),
         ("FROM_EMAIL", FROM_EMAIL.to_owned()),
+        ("OWNER_EMAIL", crate::OWNER_EMAIL.to_owned()),
     ]);
     Config::from_lookup(|name| vars.get(name).cloned()).expect("test config")
 }

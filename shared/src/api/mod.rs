@@ -29,10 +29,15 @@ use crate::{
     stripe::StripeClient,
 };
 
-/// A user as the client sees it: `{"id","email","subscription"?}` with the subscription's
-/// `{"id","status","type"}` (the stored `asOf` stamp stays internal).
+/// A user as the client sees it: `{"id","email","subscription"?,"billing"}` with the
+/// subscription's `{"id","status","type"}` (the stored `asOf` stamp stays internal) and
+/// where they stand ([`crate::billing::view`]).
 pub fn user_json(user: &crate::model::User) -> serde_json::Value {
-    let mut value = serde_json::json!({ "id": user.id, "email": user.email });
+    let mut value = serde_json::json!({
+        "id": user.id,
+        "email": user.email,
+        "billing": crate::billing::view(user),
+    });
     if let Some(s) = &user.subscription {
         value["subscription"] =
             serde_json::json!({ "id": s.id, "status": s.status, "type": s.kind });
@@ -189,6 +194,16 @@ pub struct App {
 }
 
 impl App {
+    /// What the outbox sends with: this app's Stripe, store, mailer and settings.
+    pub fn senders(&self) -> crate::outbox::Senders<'_, StripeClient, DynamoStore, SesMailer> {
+        crate::outbox::Senders {
+            stripe: &self.stripe,
+            store: &self.store,
+            mail: &self.mail,
+            config: &self.config,
+        }
+    }
+
     /// Configuration from the environment, then the clients.
     pub async fn from_env() -> Result<Self> {
         App::new(Config::from_env()?).await

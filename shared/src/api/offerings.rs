@@ -1,5 +1,6 @@
 //! `GET /offerings` → `{"pairCode":{"productId","productName","monthlyPrice",
-//! "monthlyTrialDays","onDemandPrice"},"workshop":null}`.
+//! "monthlyTrialDays","monthlySessions","monthlyText","onDemandPrice","onDemandText"},
+//! "workshop":null}`: the texts are the offer's one definition ([`catalog::OFFER`]) in words.
 
 use http::{Method, StatusCode};
 use serde_json::json;
@@ -21,7 +22,10 @@ pub async fn handle(app: &App, req: Request) -> Result<Response> {
                 "productName": catalog.product_name,
                 "monthlyPrice": catalog.monthly_price,
                 "monthlyTrialDays": catalog::OFFER.monthly_trial_days,
+                "monthlySessions": catalog::OFFER.monthly_sessions,
+                "monthlyText": catalog::OFFER.monthly_text(),
                 "onDemandPrice": catalog.ondemand_price,
+                "onDemandText": catalog::OFFER.ondemand_text(),
             },
             "workshop": null,
         }),

@@ -1,6 +1,7 @@
-//! `POST /offerings/paircode/schedule?user_id=…` → `{"usageRecord": …}`: one session
-//! on the meter for an on-demand subscriber. The `Idempotency-Key` header, when
-//! present, becomes the meter event's identifier, so a retried click counts once.
+//! `POST /offerings/paircode/schedule?user_id=…` → `{"usageRecord": …}`: a session
+//! request (and, on demand, one unit on the meter), emailed to the owner. The
+//! `Idempotency-Key` header, when present, becomes the request's id and the meter
+//! event's identifier, so a retried click counts once.
 
 use ::http::{Method, StatusCode};
 use serde_json::json;
@@ -19,6 +20,6 @@ pub async fn handle(app: &App, req: Request) -> Result<Response> {
     let identifier = usage::identifier(http::text_header(&req, "idempotency-key")?)?;
     optional_json_body::<serde_json::Map<String, serde_json::Value>>(&req)?;
     let catalog = catalog::load(&app.stripe, &app.store, &app.config).await?;
-    let recorded = usage::arrange_session(&app.stripe, &catalog, &user, &identifier).await?;
+    let recorded = usage::arrange_session(&app.senders(), &catalog, &user, &identifier).await?;
     http::respond(StatusCode::OK, &json!({ "usageRecord": recorded }))
 }

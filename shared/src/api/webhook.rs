@@ -1,6 +1,7 @@
 //! `POST /webhook`: Stripe's events. Verified against `STRIPE_WEBHOOK_SECRET` over the
 //! exact raw body (lambda_http has already base64-decoded it when API Gateway sent it
-//! encoded), then applied by [`crate::sync`]. 400 for anything not authentic (nothing
+//! encoded), then applied by [`crate::sync`] (subscriptions) and [`crate::billing`]
+//! (invoices); then the outbox of session requests is drained ([`crate::outbox`]). 400 for anything not authentic (nothing
 //! written); 2xx only once the new state is durably written (or there was nothing to
 //! write); a storage or Stripe failure answers 5xx so Stripe delivers again.
 
@@ -9,7 +10,7 @@ use serde_json::json;
 
 use super::App;
 use crate::{
-    Error, Result,
+    Error, Result, billing,
     http::{self, Request, Response},
     stripe::webhook,
     sync,
@@ -25,14 +26,20 @@ pub async fn handle(app: &App, req: Request) -> Result<Response> {
         app.config.webhook_secret()?,
     )?;
     let outcome = sync::apply(&app.stripe, &app.store, &delivery).await?;
+    let invoice = billing::record_invoice(&app.store, &delivery).await?;
     tracing::info!(
         event_id = %delivery.event_id,
         event_type = %delivery.event_type,
         ?outcome,
+        ?invoice,
         "webhook delivery handled"
     );
-    http::respond(
-        StatusCode::OK,
-        &json!({ "received": true, "outcome": outcome }),
-    )
+    // Session requests left unsettled (a failed email or meter event) are retried
+    // here too; whatever happens is logged, and the delivery's answer does not depend on it.
+    app.senders().drain().await;
+    let mut body = json!({ "received": true, "outcome": outcome });
+    if let Some(invoice) = invoice {
+        body["invoice"] = json!(invoice);
+    }
+    http::respond(StatusCode::OK, &body)
 }

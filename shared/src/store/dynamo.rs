@@ -17,6 +17,8 @@ use aws_sdk_dynamodb::{
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_dynamo::{from_item, to_attribute_value, to_item};
 
+mod billing;
+
 use super::{CATALOG_LIFETIME, Cached, Claim, Store};
 use crate::{
     Error, Result, aws,

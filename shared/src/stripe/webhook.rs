@@ -14,16 +14,21 @@ use serde::Deserialize;
 use serde_json::Value;
 use stripe_webhook::{Webhook, WebhookError};
 
-use crate::{Error, Result};
+use crate::{
+    Error, Result,
+    model::{Invoice, Period},
+};
 
 /// The webhook event types we act on: what `stripe listen` (make up, the tests) and
 /// the deployed webhook endpoint subscribe to (a test holds scripts/up.sh and the docs
 /// to this list).
-pub const HANDLED_EVENTS: [&str; 5] = [
+pub const HANDLED_EVENTS: [&str; 7] = [
     "customer.subscription.created",
     "customer.subscription.updated",
     "customer.subscription.deleted",
     "checkout.session.completed",
+    "invoice.finalized",
+    "invoice.paid",
     "invoice.payment_failed",
 ];
 
@@ -114,6 +119,35 @@ struct SubscriptionObject {
     status: String,
     #[serde(default)]
     items: Option<ItemList>,
+    #[serde(default)]
+    trial_end: Option<i64>,
+    #[serde(default)]
+    ended_at: Option<i64>,
+    /// API versions before 2025-03 report the period on the subscription.
+    #[serde(default)]
+    current_period_start: Option<i64>,
+    #[serde(default)]
+    current_period_end: Option<i64>,
+}
+
+impl SubscriptionObject {
+    /// The current period: the items' (they share one), else the subscription's.
+    fn period(&self) -> Option<Period> {
+        let item = self.items.as_ref().and_then(|items| {
+            items
+                .data
+                .iter()
+                .find_map(|item| Some((item.current_period_start?, item.current_period_end?)))
+        });
+        let top = || Some((self.current_period_start?, self.current_period_end?));
+        let (start, end) = item.or_else(top)?;
+        Some(Period {
+            start,
+            end,
+            trial_end: self.trial_end,
+            ended_at: self.ended_at,
+        })
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -125,6 +159,10 @@ struct ItemList {
 #[derive(Debug, Deserialize)]
 struct Item {
     price: Option<PriceObject>,
+    #[serde(default)]
+    current_period_start: Option<i64>,
+    #[serde(default)]
+    current_period_end: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -157,6 +195,7 @@ pub enum News {
         status: String,
         prices: Vec<ItemPrice>,
         created: i64,
+        period: Option<Period>,
     },
     /// A subscription named without its state (`checkout.session.completed`,
     /// `invoice.payment_failed`): re-read it if it is news to us.
@@ -178,6 +217,8 @@ pub struct Delivery {
     pub event_id: String,
     pub event_type: String,
     pub news: News,
+    /// `invoice.*`: the invoice's state as of the event, for its customer.
+    pub invoice: Option<(String, Invoice)>,
 }
 
 /// Reads an authentic event's JSON: 400 when it is not an event at all.
@@ -196,6 +237,7 @@ pub fn read_event(payload: &str) -> Result<Delivery> {
             match id_of(&sub.customer) {
                 Some(customer) => News::Subscription {
                     customer,
+                    period: sub.period(),
                     prices: sub
                         .items
                         .unwrap_or_default()
@@ -227,11 +269,64 @@ pub fn read_event(payload: &str) -> Result<Delivery> {
         }
         _ => News::Nothing,
     };
+    let invoice = match envelope.kind.as_str() {
+        "invoice.finalized" | "invoice.paid" | "invoice.payment_failed" => {
+            read_invoice(object, envelope.created)?
+        }
+        _ => None,
+    };
     Ok(Delivery {
         event_id: envelope.id,
         event_type: envelope.kind,
         news,
+        invoice,
     })
+}
+
+/// An invoice as events carry it.
+#[derive(Debug, Deserialize)]
+struct InvoiceObject {
+    id: String,
+    customer: Value,
+    #[serde(default)]
+    number: Option<String>,
+    #[serde(default)]
+    created: i64,
+    #[serde(default)]
+    amount_due: i64,
+    #[serde(default)]
+    amount_paid: i64,
+    #[serde(default)]
+    currency: String,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    hosted_invoice_url: Option<String>,
+}
+
+/// `(customer, invoice)` of an `invoice.*` event, stamped with the event's `created`.
+fn read_invoice(object: &Value, created: i64) -> Result<Option<(String, Invoice)>> {
+    let invoice: InvoiceObject = serde_json::from_value(object.clone())
+        .map_err(|err| Error::BadRequest(format!("the event's invoice is malformed: {err}")))?;
+    let Some(customer) = id_of(&invoice.customer) else {
+        return Ok(None);
+    };
+    let status = invoice.status.unwrap_or_else(|| "draft".into());
+    Ok(Some((
+        customer,
+        Invoice {
+            rank: Invoice::rank_of(&status),
+            id: invoice.id,
+            number: invoice.number,
+            created_at: invoice.created,
+            amount_due: invoice.amount_due,
+            amount_paid: invoice.amount_paid,
+            currency: invoice.currency,
+            status,
+            url: invoice.hosted_invoice_url,
+            as_of: created,
+        },
+    )))
 }
 
 fn mentioned(
@@ -286,8 +381,10 @@ mod tests {
     fn subscription_object(status: &str, usage_type: &str) -> Value {
         json!({
             "id": "sub_1", "object": "subscription", "customer": "cus_1", "status": status,
+            "trial_end": 150, "current_period_start": 1, "current_period_end": 2,
             "items": { "object": "list", "data": [
-                { "id": "si_1", "price": { "id": "price_x", "recurring": { "interval": "month", "usage_type": usage_type } } }
+                { "id": "si_1", "current_period_start": 100, "current_period_end": 200,
+                  "price": { "id": "price_x", "recurring": { "interval": "month", "usage_type": usage_type } } }
             ] }
         })
     }
@@ -375,10 +472,21 @@ mod tests {
             status,
             prices,
             created,
+            period,
         } = delivery.news
         else {
             panic!()
         };
+        assert_eq!(
+            period,
+            Some(Period {
+                start: 100,
+                end: 200,
+                trial_end: Some(150),
+                ended_at: None
+            }),
+            "the period is the items'"
+        );
         assert_eq!(
             (customer.as_str(), id.as_str(), status.as_str(), created),
             ("cus_1", "sub_1", "canceled", 42)
@@ -390,6 +498,33 @@ mod tests {
                 usage_type: Some("metered".into())
             }]
         );
+    }
+
+    #[test]
+    fn reads_invoice_events() {
+        let invoice = json!({
+            "id": "in_1", "object": "invoice", "customer": "cus_1", "number": "ABC-0001",
+            "created": 90, "amount_due": 24000, "amount_paid": 24000, "currency": "usd",
+            "status": "paid", "hosted_invoice_url": "https://invoice.stripe.com/i/x"
+        });
+        for kind in [
+            "invoice.finalized",
+            "invoice.paid",
+            "invoice.payment_failed",
+        ] {
+            let (customer, read) = read_event(&event(kind, 95, invoice.clone()))
+                .unwrap()
+                .invoice
+                .expect(kind);
+            assert_eq!(customer, "cus_1");
+            assert_eq!(
+                (read.amount_due, read.status.as_str(), read.as_of, read.rank),
+                (24000, "paid", 95, 3)
+            );
+            assert_eq!(read.url.as_deref(), Some("https://invoice.stripe.com/i/x"));
+        }
+        let other = read_event(&event("invoice.created", 95, invoice)).unwrap();
+        assert_eq!(other.invoice, None, "not an event we subscribe to");
     }
 
     #[test]

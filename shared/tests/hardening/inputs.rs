@@ -107,6 +107,17 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
     let session_id = subscribe(&stack, app, &subscriber, &catalog.monthly_price.id, CARD_OK)
         .await
         .session_id;
+    // The subscriber's one monthly session, arranged: a second is refused below.
+    let first = devchat_kit::call_as(
+        app,
+        Route::Schedule,
+        &subscriber,
+        &[],
+        &[("idempotency-key", "first-session")],
+        "",
+    )
+    .await;
+    assert_eq!(first.status, 200, "{}", first.body);
     let other = sign_up(app, "other@example.com").await;
     // A real Stripe price that is not ours (another product, no challenge_id).
     let product = stack
@@ -437,10 +448,10 @@ async fn every_bad_input_is_a_clear_4xx_and_writes_nothing() {
     );
     cases.push(
         Case::new(
-            "schedule: monthly subscriber",
+            "schedule: a monthly subscriber's second session this period",
             Route::Schedule,
             409,
-            "monthly subscription already includes sessions",
+            "this month's is already arranged",
         )
         .by(&subscriber),
     );

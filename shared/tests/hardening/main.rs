@@ -5,3 +5,4 @@
 mod concurrency;
 mod faults;
 mod inputs;
+mod session_faults;

@@ -1,11 +1,13 @@
 //! Every route against real components (moto server, the Stripe emulator, `cargo
 //! lambda watch`, the Stripe CLI), one module per feature.
 
+mod billing;
 mod checkout;
 mod mail;
 mod offerings;
 mod portal;
 mod schedule;
+mod sessions;
 mod sign_in;
 mod signup;
 mod spec;

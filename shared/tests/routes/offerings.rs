@@ -176,10 +176,13 @@ async fn offerings_show_both_prices() {
                     "currency": "usd", "unit_amount": 6000, "lookup_key": "devchat_paircode_monthly_test",
                 },
                 "monthlyTrialDays": 3,
+                "monthlySessions": 1,
+                "monthlyText": "One pair-coding session a month for $60.00, with a 3-day free trial.",
                 "onDemandPrice": {
                     "id": catalog.ondemand_price.id, "nickname": "/dev/chat Pair Coding On-Demand",
                     "currency": "usd", "unit_amount": 8000, "lookup_key": "devchat_paircode_ondemand_test",
                 },
+                "onDemandText": "$80.00 per session, billed at the end of each month.",
             },
             "workshop": null,
         })

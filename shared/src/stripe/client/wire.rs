@@ -182,6 +182,8 @@ pub(super) struct SubscriptionItem {
     pub(super) price: IdOr<Object>,
     #[serde(default)]
     pub(super) current_period_start: Option<i64>,
+    #[serde(default)]
+    pub(super) current_period_end: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -197,6 +199,8 @@ pub(super) struct Subscription {
     pub(super) canceled_at: Option<i64>,
     #[serde(default)]
     pub(super) ended_at: Option<i64>,
+    #[serde(default)]
+    pub(super) trial_end: Option<i64>,
 }
 
 impl From<Subscription> for SubscriptionState {
@@ -208,7 +212,16 @@ impl From<Subscription> for SubscriptionState {
             .chain(s.items.data.iter().map(|item| item.current_period_start))
             .flatten()
             .fold(s.created, i64::max);
+        let period = s.items.data.iter().find_map(|item| {
+            Some(crate::model::Period {
+                start: item.current_period_start?,
+                end: item.current_period_end?,
+                trial_end: s.trial_end,
+                ended_at: s.ended_at,
+            })
+        });
         SubscriptionState {
+            period,
             id: s.id,
             customer: s.customer.id(),
             status: s.status,

@@ -1,0 +1,276 @@
+//! What a session request still has to send, and sending it: the meter event (on
+//! demand) and the owner's email, each done once and marked on the request.
+//!
+//! # Why an outbox, and not a DynamoDB stream to a `notify` function
+//!
+//! The request is stored before anything is sent ([`crate::usage::arrange_session`]),
+//! so nothing can be sent for a request we do not hold, and what is left to send is
+//! written on the request itself (`metered`, `notified`). The outbox (`OUTBOX`, a set
+//! of `{user}#{request}` entries, added *before* the request is written) says where to
+//! look. It is drained right after each click (that click's request and the user's
+//! earlier unsettled ones) and after every webhook delivery (every entry, a few at a
+//! time), so a send that failed is retried by the next click or the next event, and
+//! logged each time it fails.
+//!
+//! A stream would deliver every write to a small `notify` function with retries built
+//! in, but locally the stack is `cargo lambda watch` + moto server: moto keeps a
+//! stream's records yet nothing invokes a function from them, so the path customers
+//! take in AWS would be one no local test runs. The outbox works the same in both.
+//! (Its limit: with neither clicks nor webhooks, a failed email waits for the next;
+//! Stripe's renewal events come at least monthly. A scheduled drain is the next step.)
+//!
+//! # Once, and not twice
+//!
+//! - The meter event carries the request's id as its `identifier`: Stripe counts an
+//!   identifier once in 24 hours, so a drain racing the click, or a retried click,
+//!   cannot bill twice. A request whose event is still unsent after
+//!   [`METER_WINDOW_SECONDS`] is not sent again (Stripe might count it twice): it is
+//!   logged as an error for the owner.
+//! - The email is sent by whoever holds the request's claim ([`BillingStore::claim_session_mail`],
+//!   a conditional write): concurrent drains send it once. A sender that dies after
+//!   SES accepted the mail but before marking it leaves a claim that goes stale after
+//!   [`MAIL_CLAIM_SECONDS`], and the mail is sent again: at least once, twice only then.
+//!   Each claim carries a token of its own, so when the SDK retries a claim whose
+//!   first attempt went through (its answer lost), the claim is still ours.
+//! - Neither ever fails the customer's click: a failure is logged and left to the next drain.
+
+use aws_sdk_sesv2::primitives::{DateTime, DateTimeFormat};
+
+use crate::{
+    Result,
+    config::Config,
+    mail::{Mailer, Message},
+    model::{SessionRequest, SubscriptionType, User},
+    store::{BillingStore, SessionMark, Store},
+    stripe::StripeApi,
+};
+
+/// How long a sender's claim on an email holds before another may send it.
+pub const MAIL_CLAIM_SECONDS: i64 = 60;
+/// Stripe counts a meter event identifier once within 24 hours: past this, we do not resend.
+pub const METER_WINDOW_SECONDS: i64 = 23 * 3_600;
+/// Entries one webhook delivery drains at most.
+pub const DRAIN_LIMIT: usize = 20;
+
+/// The outbox entry of a request.
+pub fn entry(user_id: &str, session_id: &str) -> String {
+    format!("{user_id}#{session_id}")
+}
+
+/// The Unix time now (our clock).
+pub fn now() -> i64 {
+    crate::session::now()
+}
+
+/// Where the outbox's work goes: Stripe, the store, the mailer and who to tell.
+pub struct Senders<'a, S, D, M> {
+    pub stripe: &'a S,
+    pub store: &'a D,
+    pub mail: &'a M,
+    pub config: &'a Config,
+}
+
+impl<S: StripeApi, D: Store + BillingStore, M: Mailer> Senders<'_, S, D, M> {
+    /// Sends what `session` still needs (meter event, then email); returns whether
+    /// it is settled. Failures are returned; callers log them.
+    pub async fn settle(&self, user: &User, session: &SessionRequest) -> Result<bool> {
+        let mut metered = session.metered || session.kind == SubscriptionType::Monthly;
+        if !metered {
+            if now() - session.requested_at > METER_WINDOW_SECONDS {
+                tracing::error!(customer = %user.id, session = %session.id, "a session's meter event was never accepted and is too old to resend safely: bill it by hand");
+            } else {
+                let catalog =
+                    self.store.get_catalog().await?.ok_or_else(|| {
+                        crate::Error::Internal("no catalog to name the meter".into())
+                    })?;
+                self.stripe
+                    .record_meter_event(&catalog.meter_event_name, &user.id, &session.id)
+                    .await?;
+                self.store
+                    .mark_session(&user.id, &session.id, SessionMark::Metered)
+                    .await?;
+                metered = true;
+            }
+        }
+        if !session.notified {
+            let at = now();
+            let claimed = self
+                .store
+                .claim_session_mail(&user.id, &session.id, at, at - MAIL_CLAIM_SECONDS)
+                .await?;
+            // Sent already, or another sender holds it (or the store refused the
+            // claim): the next drain looks again.
+            if !claimed {
+                return Ok(false);
+            }
+            let message = owner_message(self.config, user, session);
+            if let Err(err) = self.mail.send(&message).await {
+                self.store
+                    .release_session_mail(&user.id, &session.id)
+                    .await
+                    .inspect_err(|e| tracing::warn!(error = %e, "releasing a mail claim"))
+                    .ok();
+                return Err(err);
+            }
+            self.store
+                .mark_session(&user.id, &session.id, SessionMark::Notified)
+                .await?;
+            tracing::info!(customer = %user.id, session = %session.id, "owner told of a session request");
+        }
+        Ok(metered)
+    }
+
+    /// [`Self::settle`] for each of `sessions`, then drops the settled ones from the
+    /// outbox; failures are logged, never returned.
+    pub async fn settle_all(&self, user: &User, sessions: &[&SessionRequest]) {
+        for session in sessions {
+            match self.settle(user, session).await {
+                Ok(true) => {
+                    if let Err(err) = self
+                        .store
+                        .outbox_remove(&entry(&user.id, &session.id))
+                        .await
+                    {
+                        tracing::warn!(error = %err, "removing a settled request from the outbox");
+                    }
+                }
+                Ok(false) => {}
+                Err(err) => {
+                    tracing::warn!(customer = %user.id, session = %session.id, error = %err, "a session request is not settled yet; the next drain retries")
+                }
+            }
+        }
+    }
+
+    /// Settles up to [`DRAIN_LIMIT`] outbox entries (after a webhook delivery).
+    /// Entries whose request is settled or absent leave the outbox. Never fails: a
+    /// failure is logged.
+    pub async fn drain(&self) {
+        let pending = match self.store.outbox_pending().await {
+            Ok(pending) => pending,
+            Err(err) => {
+                tracing::warn!(error = %err, "reading the outbox");
+                return;
+            }
+        };
+        for item in pending.into_iter().take(DRAIN_LIMIT) {
+            let Some((user_id, session_id)) = item.split_once('#') else {
+                continue;
+            };
+            let user = match self.store.get_user(user_id).await {
+                Ok(user) => user,
+                Err(err) => {
+                    tracing::warn!(error = %err, "reading a user for the outbox");
+                    continue;
+                }
+            };
+            match user
+                .as_ref()
+                .and_then(|u| u.sessions.get(session_id).map(|s| (u, s)))
+            {
+                Some((user, session)) if !session.is_settled() => {
+                    self.settle_all(user, &[session]).await;
+                }
+                // Settled, or never written (the click failed before storing it).
+                _ => {
+                    if let Err(err) = self.store.outbox_remove(&item).await {
+                        tracing::warn!(error = %err, "removing from the outbox");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// How many of the user's requests share `session`'s period.
+pub fn sessions_in_period(user: &User, period_start: Option<i64>) -> usize {
+    user.sessions
+        .values()
+        .filter(|s| s.period_start == period_start)
+        .count()
+}
+
+/// The owner's email about one request: the customer's email, the plan, the number
+/// of sessions arranged this period, and when they asked.
+pub fn owner_message(config: &Config, user: &User, session: &SessionRequest) -> Message {
+    let plan = crate::billing::plan_text(session.kind);
+    let count = sessions_in_period(user, session.period_start).max(1);
+    let asked = DateTime::from_secs(session.requested_at)
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_else(|_| session.requested_at.to_string());
+    Message {
+        to: config.owner_email.clone(),
+        subject: format!("Session request from {}", user.email),
+        text: format!(
+            "{email} asks for a pair-coding session.\n\n\
+             Customer: {email}\n\
+             Plan: {plan}\n\
+             Sessions arranged this period: {count}\n\
+             Asked at: {asked}\n\
+             Request: {id}\n",
+            email = user.email,
+            id = session.id,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_owner_is_told_who_what_how_many_and_when() {
+        let config = Config::from_lookup(|name| {
+            Some(
+                match name {
+                    "STRIPE_SECRET_KEY" => "sk_test_x",
+                    "CHALLENGE_ID" => "c",
+                    "APP_URL" => "http://app.test",
+                    "TABLE_NAME" => "t",
+                    "SESSION_SECRET" => "a-session-secret-of-32-characters",
+                    "FROM_EMAIL" => "no-reply@app.test",
+                    "OWNER_EMAIL" => "owner@app.test",
+                    _ => return None,
+                }
+                .to_owned(),
+            )
+        })
+        .unwrap();
+        let request = |id: &str, period: i64| SessionRequest {
+            id: id.into(),
+            requested_at: 1_764_547_200,
+            kind: SubscriptionType::Ondemand,
+            period_start: Some(period),
+            metered: false,
+            notified: false,
+            mail_claim: None,
+            mail_claim_by: None,
+        };
+        let user = User {
+            id: "cus_1".into(),
+            email: "ada@example.com".into(),
+            subscription: None,
+            session_epoch: 0,
+            sessions: [request("a", 10), request("b", 10), request("c", 5)]
+                .into_iter()
+                .map(|s| (s.id.clone(), s))
+                .collect(),
+            invoices: Default::default(),
+        };
+        let message = owner_message(&config, &user, &user.sessions["b"]);
+        assert_eq!(message.to, "owner@app.test");
+        assert!(message.subject.contains("ada@example.com"));
+        for expected in [
+            "Customer: ada@example.com",
+            "Plan: on demand, $80.00 per session",
+            "Sessions arranged this period: 2",
+            "Asked at: 2025-12-01T00:00:00Z",
+        ] {
+            assert!(
+                message.text.contains(expected),
+                "{expected}: {}",
+                message.text
+            );
+        }
+    }
+}

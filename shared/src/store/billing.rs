@@ -1,0 +1,72 @@
+//! What the dashboard and "Arrange session" store beside the user: session requests,
+//! invoices and the outbox of work still to send. A trait of its own, beside
+//! [`super::Store`], implemented by [`super::DynamoStore`] in `dynamo/billing.rs`.
+
+use crate::{
+    Result,
+    model::{Invoice, SessionRequest},
+};
+
+/// What [`BillingStore::add_session`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionAdded {
+    /// Stored now.
+    New,
+    /// A request with this id was already stored (a retried click): here it is.
+    Existing(SessionRequest),
+    /// The period's one included session is taken (monthly).
+    PeriodTaken,
+}
+
+/// Something to do once the request is stored: mark it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionMark {
+    /// Stripe accepted its meter event.
+    Metered,
+    /// SES accepted the owner's email (the sender's claim goes with it).
+    Notified,
+}
+
+pub trait BillingStore: Send + Sync {
+    /// Stores `session` on the user's record in one conditional write, unless one
+    /// with its id is there; with `one_per_period`, only if no other request holds its
+    /// period (`period_start`) yet.
+    fn add_session(
+        &self,
+        user_id: &str,
+        session: &SessionRequest,
+        one_per_period: bool,
+    ) -> impl Future<Output = Result<SessionAdded>> + Send;
+    fn mark_session(
+        &self,
+        user_id: &str,
+        id: &str,
+        mark: SessionMark,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Claims the sending of the request's email at `now` unless it is sent, or claimed
+    /// since `stale_before` by another sender. Returns whether the claim is ours.
+    fn claim_session_mail(
+        &self,
+        user_id: &str,
+        id: &str,
+        now: i64,
+        stale_before: i64,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Gives a claim up (the send failed), so the next drain tries at once.
+    fn release_session_mail(
+        &self,
+        user_id: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Writes the invoice unless the stored one is newer by (`as_of`, `rank`).
+    /// Returns whether it was written.
+    fn save_invoice(
+        &self,
+        user_id: &str,
+        invoice: &Invoice,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// The outbox: entries (`{user id}#{session id}`) that may still have work to send.
+    fn outbox_add(&self, entry: &str) -> impl Future<Output = Result<()>> + Send;
+    fn outbox_pending(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
+    fn outbox_remove(&self, entry: &str) -> impl Future<Output = Result<()>> + Send;
+}

@@ -1,0 +1,261 @@
+//! [`BillingStore`] on the DynamoDB table: session requests and invoices as maps on
+//! the user's item (`sessions.{id}`, `invoices.{id}`), each entry written by one
+//! conditional `UpdateItem`; the monthly periods already used as a number set
+//! (`monthlyPeriods`); the outbox as a string set on one item (`OUTBOX`).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::{
+    error::{ProvideErrorMetadata, SdkError},
+    operation::update_item::builders::UpdateItemFluentBuilder,
+    types::AttributeValue,
+};
+use serde_dynamo::to_attribute_value;
+
+use super::{DynamoStore, is_condition_failure, mapping, storage, user_key};
+use crate::{
+    Error, Result,
+    model::{Invoice, SessionRequest},
+    store::{BillingStore, SessionAdded, SessionMark, Store},
+};
+
+const OUTBOX_KEY: &str = "OUTBOX";
+
+/// How an update ended.
+enum Updated {
+    Yes,
+    ConditionFailed,
+}
+
+fn is_validation<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        .is_some_and(|code| code == "ValidationException")
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+impl DynamoStore {
+    fn update_user(&self, user_id: &str) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&user_key(user_id)))
+    }
+
+    /// Runs an update of an entry of the user's map `map`; a user written before the
+    /// map existed gets an empty one first (DynamoDB cannot set `map.key` without it).
+    async fn update_entry(
+        &self,
+        user_id: &str,
+        map: &str,
+        what: &str,
+        build: impl Fn() -> UpdateItemFluentBuilder,
+    ) -> Result<Updated> {
+        for first in [true, false] {
+            match build().send().await {
+                Ok(_) => return Ok(Updated::Yes),
+                Err(err) if is_condition_failure(&err) => return Ok(Updated::ConditionFailed),
+                Err(err) if first && is_validation(&err) => {
+                    // The document path does not exist yet: create the map, then retry.
+                    self.update_user(user_id)
+                        .update_expression("SET #m = if_not_exists(#m, :empty)")
+                        .condition_expression("attribute_exists(pk)")
+                        .expression_attribute_names("#m", map)
+                        .expression_attribute_values(":empty", AttributeValue::M(HashMap::new()))
+                        .send()
+                        .await
+                        .map_err(|err| {
+                            if is_condition_failure(&err) {
+                                Error::NotFound(format!("unknown user {user_id:?}"))
+                            } else {
+                                storage(what, err)
+                            }
+                        })?;
+                }
+                Err(err) => return Err(storage(what, err)),
+            }
+        }
+        Err(Error::Storage(format!(
+            "{what}: the map could not be created"
+        )))
+    }
+}
+
+impl BillingStore for DynamoStore {
+    async fn add_session(
+        &self,
+        user_id: &str,
+        session: &SessionRequest,
+        one_per_period: bool,
+    ) -> Result<SessionAdded> {
+        let value: AttributeValue =
+            to_attribute_value(session).map_err(|err| mapping("adding a session", err))?;
+        let period = session.period_start.unwrap_or(0);
+        let build = || {
+            let request = self
+                .update_user(user_id)
+                .expression_attribute_names("#s", "sessions")
+                .expression_attribute_names("#id", &session.id)
+                .expression_attribute_values(":v", value.clone());
+            if one_per_period {
+                request
+                    .update_expression("SET #s.#id = :v ADD monthlyPeriods :p")
+                    .condition_expression(
+                        "attribute_exists(pk) AND attribute_not_exists(#s.#id) AND NOT contains(monthlyPeriods, :period)",
+                    )
+                    .expression_attribute_values(":p", AttributeValue::Ns(vec![period.to_string()]))
+                    .expression_attribute_values(":period", n(period))
+            } else {
+                request
+                    .update_expression("SET #s.#id = :v")
+                    .condition_expression("attribute_exists(pk) AND attribute_not_exists(#s.#id)")
+            }
+        };
+        match self
+            .update_entry(user_id, "sessions", "adding a session", build)
+            .await?
+        {
+            Updated::Yes => Ok(SessionAdded::New),
+            Updated::ConditionFailed => {
+                let user = self.require_user(user_id).await?;
+                Ok(match user.sessions.get(&session.id) {
+                    Some(existing) => SessionAdded::Existing(existing.clone()),
+                    None => SessionAdded::PeriodTaken,
+                })
+            }
+        }
+    }
+
+    async fn mark_session(&self, user_id: &str, id: &str, mark: SessionMark) -> Result<()> {
+        let update = match mark {
+            SessionMark::Metered => "SET #s.#id.metered = :t",
+            SessionMark::Notified => {
+                "SET #s.#id.notified = :t REMOVE #s.#id.mailClaim, #s.#id.mailClaimBy"
+            }
+        };
+        self.update_user(user_id)
+            .update_expression(update)
+            .condition_expression("attribute_exists(#s.#id)")
+            .expression_attribute_names("#s", "sessions")
+            .expression_attribute_names("#id", id)
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(|err| storage("marking a session", err))?;
+        Ok(())
+    }
+
+    async fn claim_session_mail(
+        &self,
+        user_id: &str,
+        id: &str,
+        now: i64,
+        stale_before: i64,
+    ) -> Result<bool> {
+        let claimed = self
+            .update_user(user_id)
+            .update_expression("SET #s.#id.mailClaim = :now, #s.#id.mailClaimBy = :by")
+            .condition_expression(
+                "attribute_exists(#s.#id) AND #s.#id.notified = :f AND (attribute_not_exists(#s.#id.mailClaim) OR #s.#id.mailClaim < :stale OR #s.#id.mailClaimBy = :by)",
+            )
+            .expression_attribute_values(":by", s(&uuid::Uuid::new_v4().to_string()))
+            .expression_attribute_names("#s", "sessions")
+            .expression_attribute_names("#id", id)
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":stale", n(stale_before))
+            .expression_attribute_values(":f", AttributeValue::Bool(false))
+            .send()
+            .await;
+        match claimed {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(storage("claiming a session's email", err)),
+        }
+    }
+
+    async fn release_session_mail(&self, user_id: &str, id: &str) -> Result<()> {
+        self.update_user(user_id)
+            .update_expression("REMOVE #s.#id.mailClaim, #s.#id.mailClaimBy")
+            .condition_expression("attribute_exists(#s.#id)")
+            .expression_attribute_names("#s", "sessions")
+            .expression_attribute_names("#id", id)
+            .send()
+            .await
+            .map_err(|err| storage("releasing a session's email", err))?;
+        Ok(())
+    }
+
+    async fn save_invoice(&self, user_id: &str, invoice: &Invoice) -> Result<bool> {
+        let value: AttributeValue =
+            to_attribute_value(invoice).map_err(|err| mapping("saving an invoice", err))?;
+        let build = || {
+            self.update_user(user_id)
+                .update_expression("SET #i.#id = :v")
+                .condition_expression(
+                    "attribute_exists(pk) AND (attribute_not_exists(#i.#id) OR #i.#id.asOf < :a OR (#i.#id.asOf = :a AND #i.#id.#rank < :r))",
+                )
+                .expression_attribute_names("#i", "invoices")
+                .expression_attribute_names("#id", &invoice.id)
+                .expression_attribute_names("#rank", "rank")
+                .expression_attribute_values(":v", value.clone())
+                .expression_attribute_values(":a", n(invoice.as_of))
+                .expression_attribute_values(":r", n(i64::from(invoice.rank)))
+        };
+        Ok(matches!(
+            self.update_entry(user_id, "invoices", "saving an invoice", build)
+                .await?,
+            Updated::Yes
+        ))
+    }
+
+    async fn outbox_add(&self, entry: &str) -> Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(OUTBOX_KEY))
+            .update_expression("ADD pending :e")
+            .expression_attribute_values(":e", AttributeValue::Ss(vec![entry.to_owned()]))
+            .send()
+            .await
+            .map_err(|err| storage("adding to the outbox", err))?;
+        Ok(())
+    }
+
+    async fn outbox_pending(&self) -> Result<Vec<String>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(OUTBOX_KEY))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|err| storage("reading the outbox", err))?;
+        Ok(
+            match output.item.and_then(|mut item| item.remove("pending")) {
+                Some(AttributeValue::Ss(entries)) => entries,
+                _ => Vec::new(),
+            },
+        )
+    }
+
+    async fn outbox_remove(&self, entry: &str) -> Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(OUTBOX_KEY))
+            .update_expression("DELETE pending :e")
+            .expression_attribute_values(":e", AttributeValue::Ss(vec![entry.to_owned()]))
+            .send()
+            .await
+            .map_err(|err| storage("removing from the outbox", err))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,159 @@
+//! The dashboard's `billing` object, kept current by webhooks: invoices recorded
+//! per invoice in Stripe's order whatever the delivery order (duplicates and late
+//! deliveries change nothing), and, through the real Stripe CLI, a renewal that
+//! bills an on-demand month: its paid invoice appears with its hosted page and the
+//! period's session count starts again at 0. `GET /users` makes no Stripe call.
+
+use std::time::Duration;
+
+use devchat_kit::{
+    CARD_OK, Options, Route, Stack, WEBHOOK_SECRET, browser_request, eventually, sign_up,
+};
+use serde_json::{Value, json};
+use stripe_webhook::Webhook;
+
+fn invoice_event(kind: &str, created: i64, customer: &str, status: &str, paid: i64) -> String {
+    json!({
+        "id": format!("evt_{}", uuid::Uuid::new_v4().simple()),
+        "object": "event", "api_version": "2026-09-30.endive", "created": created,
+        "livemode": false, "pending_webhooks": 1, "type": kind,
+        "data": { "object": {
+            "id": "in_order", "object": "invoice", "customer": customer, "number": "DC-0001",
+            "created": 1_000, "amount_due": 24_000, "amount_paid": paid, "currency": "usd",
+            "status": status, "hosted_invoice_url": "https://invoice.example/i/in_order",
+            "parent": null
+        } }
+    })
+    .to_string()
+}
+
+async fn deliver(stack: &Stack, payload: &str) -> Value {
+    let signature = Webhook::generate_test_header(payload, WEBHOOK_SECRET, None);
+    let req = browser_request(
+        "POST",
+        "/webhook",
+        &[],
+        &[("Stripe-Signature", &signature)],
+        payload,
+    );
+    let answer = Route::Webhook.call(stack.app, req).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.body
+}
+
+async fn billing(stack: &Stack, user_id: &str) -> Value {
+    let req = browser_request("GET", "/users", &[("user_id", user_id)], &[], "");
+    let answer = Route::GetUser.call(stack.app, req).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.body["user"]["billing"].clone()
+}
+
+#[tokio::test]
+async fn invoices_are_recorded_in_stripes_order_whatever_the_delivery_order() {
+    let stack = Stack::start(Options::provisioned()).await;
+    let user = sign_up(stack.app, "invoices@example.com").await;
+    let t = devchat_kit::now();
+    let finalized = invoice_event("invoice.finalized", t, &user.id, "open", 0);
+    let failed = invoice_event("invoice.payment_failed", t + 5, &user.id, "open", 0);
+    let paid_same_second = invoice_event("invoice.paid", t + 5, &user.id, "paid", 24_000);
+
+    // Paid first; then the older and same-second events arrive, twice each.
+    assert_eq!(
+        deliver(&stack, &paid_same_second).await["invoice"],
+        "updated"
+    );
+    for payload in [&finalized, &failed, &paid_same_second, &finalized, &failed] {
+        assert_eq!(
+            deliver(&stack, payload).await["invoice"],
+            "unchanged",
+            "{payload}"
+        );
+    }
+    let invoices = billing(&stack, &user.id).await["invoices"].clone();
+    assert_eq!(
+        invoices,
+        json!([{
+            "id": "in_order", "number": "DC-0001", "createdAt": 1_000, "amountDue": 24_000,
+            "amountPaid": 24_000, "currency": "usd", "status": "paid",
+            "url": "https://invoice.example/i/in_order"
+        }])
+    );
+    // An invoice of someone who is not our user: acknowledged, nothing written.
+    let stranger = invoice_event("invoice.paid", t, "cus_stranger", "paid", 1);
+    assert_eq!(
+        deliver(&stack, &stranger).await["invoice"],
+        "unknown_customer"
+    );
+}
+
+#[tokio::test]
+async fn a_renewal_bills_the_month_and_the_count_starts_again() {
+    let stack = Stack::start(Options::provisioned()).await;
+    let listen = stack.listen().await;
+    let user = stack
+        .subscriber(
+            "renewal-billing@example.com",
+            &stack.catalog().ondemand_price.id,
+            CARD_OK,
+        )
+        .await;
+    for n in 0..3 {
+        let req = browser_request(
+            "POST",
+            "/offerings/paircode/schedule",
+            &[("user_id", &user.id)],
+            &[("Idempotency-Key", &format!("renew-{n}"))],
+            "",
+        );
+        assert_eq!(Route::Schedule.call(stack.app, req).await.status, 200);
+    }
+    let before = billing(&stack, &user.id).await;
+    assert_eq!(before["sessions"].as_array().unwrap().len(), 3);
+    assert_eq!(before["nextCharge"]["amount"], 24_000);
+    let period_end = before["periodEnd"].as_i64().unwrap();
+
+    // Past the period's end, and the hour after which the invoice is finalized and paid.
+    stack
+        .emulator
+        .advance(period_end - stack.emulator.now().await.unwrap() + 2 * 3_600)
+        .await
+        .expect("the clock");
+    eventually(
+        "the paid renewal invoice",
+        Duration::from_secs(20),
+        async || {
+            billing(&stack, &user.id).await["invoices"]
+                .as_array()
+                .is_some_and(|invoices| {
+                    invoices
+                        .iter()
+                        .any(|i| i["amountPaid"] == 24_000 && i["status"] == "paid")
+                })
+        },
+    )
+    .await;
+    let after = billing(&stack, &user.id).await;
+    let invoice = after["invoices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["amountDue"] == 24_000)
+        .unwrap()
+        .clone();
+    let url = invoice["url"].as_str().expect("a hosted invoice page");
+    let page = stack.http.get(url).send().await.expect("the invoice page");
+    assert!(page.status().is_success(), "{url}: {}", page.status());
+    assert!(page.text().await.unwrap().contains("240.00"), "{url}");
+    assert_eq!(after["periodStart"], period_end, "the next period: {after}");
+    assert_eq!(after["sessions"], json!([]), "the count starts again");
+    assert_eq!(after["nextCharge"]["amount"], 0);
+
+    // GET /users asked Stripe nothing.
+    stack.emulator.clear_requests().await.unwrap();
+    billing(&stack, &user.id).await;
+    assert_eq!(
+        stack.emulator.requests().await.unwrap(),
+        Vec::<Value>::new()
+    );
+    listen.assert_all_acknowledged();
+}
