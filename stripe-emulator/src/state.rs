@@ -66,12 +66,18 @@ pub struct MeterEvent {
 
 /// `prefix_` followed by 24 random alphanumerics, as Stripe's ids look.
 pub fn new_id(prefix: &str) -> String {
+    random_id(&format!("{prefix}_"), 24)
+}
+
+/// `prefix` followed by `len` random alphanumerics (Checkout Session and hosted
+/// invoice ids have longer tails than most).
+pub fn random_id(prefix: &str, len: usize) -> String {
     const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    let tail: String = (0..24)
+    let tail: String = (0..len)
         .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
         .collect();
-    format!("{prefix}_{tail}")
+    format!("{prefix}{tail}")
 }
 
 /// The text of a JSON string, or `""` for anything else.

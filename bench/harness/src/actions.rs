@@ -3,14 +3,37 @@
 //! DynamoDB calls it needs and why) and one arm of [`Action::request`] for the request.
 //! A new route is a new variant, a row and an arm; every phase picks it up.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use serde_json::json;
 
 use crate::{
     events::{HttpRequest, stripe_signature},
-    scenario::Fixtures,
     stack::WEBHOOK_SECRET,
     trips::Trips,
 };
+
+/// Users in each state the routes need, and a real event to deliver.
+pub struct Fixtures {
+    pub tag: String,
+    pub monthly_price: String,
+    /// Signed up, monthly subscriber: (id, email).
+    pub subscriber: (String, String),
+    /// On-demand subscriber and the Checkout Session that made them one.
+    pub ondemand: (String, String),
+    /// Signed up, no subscription (may start Checkout).
+    pub prospect: String,
+    /// A `customer.subscription.created` event as Stripe would POST it.
+    pub webhook_payload: String,
+    pub(crate) counter: AtomicUsize,
+}
+
+impl Fixtures {
+    /// A number not handed out before (fresh emails, idempotency keys).
+    pub fn next(&self) -> usize {
+        self.counter.fetch_add(1, Ordering::Relaxed)
+    }
+}
 
 /// Every function binary with an HTTP route, then `provision` (a custom resource).
 pub const FUNCTIONS: [&str; 9] = [

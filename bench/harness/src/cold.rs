@@ -5,12 +5,11 @@ use std::{collections::BTreeMap, path::Path};
 
 use crate::{
     Result,
-    actions::{Action, FLOOR, FUNCTIONS},
+    actions::{Action, FLOOR, FUNCTIONS, Fixtures},
     events::cfn_create,
     progress,
     results::Cold,
     runtime::Instance,
-    scenario::Fixtures,
     stack,
     stats::{ms, summarize},
 };

@@ -14,10 +14,9 @@ use tokio::process::{Child, Command};
 
 use crate::{
     Result,
-    actions::Action,
+    actions::{Action, Fixtures},
     events::HttpRequest,
     progress,
-    scenario::Fixtures,
     stats::{Summary, ms, summarize},
 };
 

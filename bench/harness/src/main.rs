@@ -281,7 +281,7 @@ async fn main() -> Result<()> {
         targets: Vec::new(),
     };
     results.targets = report::targets(&results);
-    report::write(&cli.out, &results)?;
+    tables::write(&cli.out, &results)?;
     progress(format_args!(
         "wrote {}/RESULTS.md and results.json",
         cli.out.display()

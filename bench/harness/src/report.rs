@@ -1,16 +1,11 @@
-//! The report: `RESULTS.md` (tables, in [`crate::tables`]), `results.json` (everything),
-//! `README-snippet.md` (the headline table for the README), and the targets checked
-//! (issues 8 and 16).
+//! The targets checked (issues 8 and 16) and the figures' formatting; the files
+//! (`RESULTS.md`, `results.json`, `README-snippet.md`) are written by [`crate::tables`].
 
-use std::{fmt::Write as _, path::Path, time::SystemTime};
-
-use serde::Serialize;
+use std::{fmt::Write as _, time::SystemTime};
 
 use crate::{
-    Result,
     actions::FLOOR,
-    results::{Memory, Results},
-    tables::{markdown, snippet},
+    results::{Memory, Results, Target},
 };
 
 /// The limits. Sizes are decimal (1 MB = 1,000,000 bytes), the stricter reading.
@@ -20,13 +15,6 @@ const OVERHEAD_P99_MS: f64 = 2.0;
 pub const LATENCY_SLACK_MS: f64 = 3.0;
 const ZIP_BYTES: u64 = 4_000_000;
 const RSS_BYTES: u64 = 40_000_000;
-
-#[derive(Debug, Serialize)]
-pub struct Target {
-    pub target: String,
-    pub measured: String,
-    pub met: bool,
-}
 
 pub fn targets(r: &Results) -> Vec<Target> {
     let mut out = Vec::new();
@@ -214,17 +202,6 @@ pub fn mb(bytes: u64) -> String {
 
 pub fn kib_mb(kib: u64) -> String {
     mb(kib * 1024)
-}
-
-pub fn write(dir: &Path, r: &Results) -> Result<()> {
-    std::fs::create_dir_all(dir)?;
-    std::fs::write(
-        dir.join("results.json"),
-        serde_json::to_string_pretty(r)? + "\n",
-    )?;
-    std::fs::write(dir.join("RESULTS.md"), markdown(r)?)?;
-    std::fs::write(dir.join("README-snippet.md"), snippet(r)?)?;
-    Ok(())
 }
 
 pub fn machine_line(r: &Results) -> String {

@@ -87,7 +87,7 @@ pub struct Results {
     pub memory: Vec<Memory>,
     pub throughput: Vec<Throughput>,
     pub throughput_note: String,
-    pub targets: Vec<crate::report::Target>,
+    pub targets: Vec<Target>,
 }
 
 /// One action under the network model (Stripe 150 ms, DynamoDB 5 ms on every call).
@@ -104,4 +104,12 @@ pub struct Latency {
     pub floor_ms: u64,
     /// Invocations whose calls differed from `trips`.
     pub other_shapes: usize,
+}
+
+/// One target of the report, and whether this run met it.
+#[derive(Debug, Serialize)]
+pub struct Target {
+    pub target: String,
+    pub measured: String,
+    pub met: bool,
 }

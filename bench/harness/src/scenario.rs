@@ -6,7 +6,7 @@
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::atomic::AtomicUsize,
     time::Instant,
 };
 
@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::{
     Result,
-    actions::{Action, checkout, get_user, signup, webhook},
+    actions::{Action, Fixtures, checkout, get_user, signup, webhook},
     events::HttpRequest,
     runtime::{Instance, Invocation},
     stack::{self, Stack},
@@ -75,28 +75,6 @@ impl Fleet {
         for (_, instance) in self.instances {
             instance.stop().await;
         }
-    }
-}
-
-/// Users in each state the routes need, and a real event to deliver.
-pub struct Fixtures {
-    pub tag: String,
-    pub monthly_price: String,
-    /// Signed up, monthly subscriber: (id, email).
-    pub subscriber: (String, String),
-    /// On-demand subscriber and the Checkout Session that made them one.
-    pub ondemand: (String, String),
-    /// Signed up, no subscription (may start Checkout).
-    pub prospect: String,
-    /// A `customer.subscription.created` event as Stripe would POST it.
-    pub webhook_payload: String,
-    counter: AtomicUsize,
-}
-
-impl Fixtures {
-    /// A number not handed out before (fresh emails, idempotency keys).
-    pub fn next(&self) -> usize {
-        self.counter.fetch_add(1, Ordering::Relaxed)
     }
 }
 

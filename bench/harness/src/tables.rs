@@ -1,6 +1,7 @@
-//! The Markdown of a run: `RESULTS.md` in full and the README's headline table.
+//! The Markdown of a run (`RESULTS.md` in full and the README's headline table), and
+//! writing the report's files.
 
-use std::fmt::Write as _;
+use std::{fmt::Write as _, path::Path};
 
 use crate::{
     Result,
@@ -280,4 +281,17 @@ pub fn snippet(r: &Results) -> Result<String> {
     writeln!(o)?;
     targets_table(&mut o, r)?;
     Ok(o)
+}
+
+/// Writes `results.json` (everything), `RESULTS.md` (the tables) and `README-snippet.md`
+/// (the headline table for the README) into `dir`.
+pub fn write(dir: &Path, r: &Results) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(
+        dir.join("results.json"),
+        serde_json::to_string_pretty(r)? + "\n",
+    )?;
+    std::fs::write(dir.join("RESULTS.md"), markdown(r)?)?;
+    std::fs::write(dir.join("README-snippet.md"), snippet(r)?)?;
+    Ok(())
 }

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 
 use crate::{
     Result,
-    actions::Action,
+    actions::{Action, Fixtures},
     proxy::busy_within,
     results::{Latency, Warm},
-    scenario::{Fixtures, Fleet},
+    scenario::Fleet,
     stack::Stack,
     stats::{ms, summarize},
     trips::{RoundTrips, Trips, calls_within},

@@ -15,20 +15,9 @@ use crate::{
     state::{Db, base_object, new_id, str_of},
 };
 
-/// Stripe-style id with a longer random tail (Checkout Session ids are long).
-pub(super) fn long_id(prefix: &str, len: usize) -> String {
-    use rand::Rng;
-    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rng();
-    let tail: String = (0..len)
-        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
-        .collect();
-    format!("{prefix}{tail}")
-}
-
 /// A new Checkout Session id, as long as Stripe's (`cs_test_a1…`, 66 characters).
 pub fn checkout_session_id() -> String {
-    long_id("cs_test_a1", 56)
+    crate::state::random_id("cs_test_a1", 56)
 }
 
 /// Where a Checkout Session keeps what Stripe does not show on the session itself:

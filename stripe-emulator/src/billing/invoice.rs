@@ -12,7 +12,6 @@
 
 use serde_json::{Value, json};
 
-use super::checkout::long_id;
 use crate::{
     error::ApiResult,
     state::{Db, base_object, str_of},
@@ -187,7 +186,7 @@ pub(super) fn finalize(db: &mut Db, invoice_id: &str) -> ApiResult<Value> {
     open["hosted_invoice_url"] = json!(format!(
         "{}{HOSTED_PATH}{}",
         db.public_url,
-        long_id("test_", 48)
+        crate::state::random_id("test_", 48)
     ));
     open["next_payment_attempt"] = json!(now);
     open["status_transitions"]["finalized_at"] = json!(now);
