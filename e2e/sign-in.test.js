@@ -3,17 +3,12 @@
 // browser. Against the full local stack, like journeys.test.js.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-
-import { chromium } from 'playwright-core';
 
 import {
   APP_URL,
-  CHROMIUM,
-  CHROMIUM_ARGS,
   emulator,
+  freshBrowser,
   freshEmail,
   journey,
   onApp,
@@ -26,26 +21,7 @@ const CARD_OK = '4242 4242 4242 4242';
 const SUBJECT = 'Your /dev/chat sign-in code';
 
 /** Another browser: a fresh Chromium profile of its own (no cookies, no storage). */
-async function secondBrowser() {
-  const profile = await mkdtemp(path.join(tmpdir(), 'devchat-e2e-b-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    baseURL: APP_URL,
-    viewport: { width: 1280, height: 800 },
-  });
-  context.setDefaultTimeout(30_000);
-  const page = context.pages()[0] ?? (await context.newPage());
-  return {
-    context,
-    page,
-    close: async () => {
-      await context.close();
-      await rm(profile, { recursive: true, force: true });
-    },
-  };
-}
+const secondBrowser = freshBrowser;
 
 /** The code in the latest sign-in email to `email` (moto's record of what SES sent). */
 async function latestCode(email) {

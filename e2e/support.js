@@ -96,16 +96,7 @@ export function journey(name, run) {
     const shots = path.join(ARTIFACTS, slug);
     await rm(shots, { recursive: true, force: true });
     await mkdir(shots, { recursive: true });
-    const profile = await mkdtemp(path.join(tmpdir(), 'devchat-e2e-'));
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      baseURL: APP_URL,
-      viewport: { width: 1280, height: 800 },
-    });
-    context.setDefaultTimeout(30_000);
-    const page = context.pages()[0] ?? (await context.newPage());
+    const { page, close } = await freshBrowser();
     const consoleLog = [];
     page.on('console', (message) => consoleLog.push(`[${message.type()}] ${message.text()}  (${page.url()})`));
     page.on('pageerror', (error) => consoleLog.push(`[pageerror] ${error.stack ?? error}`));
@@ -129,10 +120,32 @@ export function journey(name, run) {
       console.error(await stackLogs());
       throw error;
     } finally {
-      await context.close();
-      await rm(profile, { recursive: true, force: true });
+      await close();
     }
   });
+}
+
+/** A fresh Chromium profile of its own (no cookies, no storage) on the app, and `close`,
+ * which also deletes the profile. */
+export async function freshBrowser() {
+  const profile = await mkdtemp(path.join(tmpdir(), 'devchat-e2e-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    baseURL: APP_URL,
+    viewport: { width: 1280, height: 800 },
+  });
+  context.setDefaultTimeout(30_000);
+  const page = context.pages()[0] ?? (await context.newPage());
+  return {
+    context,
+    page,
+    close: async () => {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
 }
 
 /** The tail of every log of the stack (.stack/*.log). */
