@@ -67,31 +67,12 @@ async fn a_metered_subscription_bills_unit_price_times_usage() {
     let emu = Emu::start().await;
     let (_, metered, event_name) = emu.catalog().await;
     let sub = emu
-        .subscribe(
-            &metered,
-            None,
-            "&customer_email=o@example.com",
-            "4242424242424242",
-        )
+        .metered_subscriber(&metered, "o@example.com", &event_name, 3)
         .await;
     let sid = id(&sub);
-    let customer = sub["customer"].as_str().unwrap().to_string();
-    for i in 0..3 {
-        emu.posted(
-            "/v1/billing/meter_events",
-            &format!("event_name={event_name}&payload[stripe_customer_id]={customer}&payload[value]=1&identifier=click-{i}"),
-        ).await;
-    }
     // Someone else's usage does not count.
     let other = emu.posted("/v1/customers", "email=x@example.com").await;
-    emu.posted(
-        "/v1/billing/meter_events",
-        &format!(
-            "event_name={event_name}&payload[stripe_customer_id]={}&payload[value]=5",
-            id(&other)
-        ),
-    )
-    .await;
+    emu.meter_event(&event_name, &id(&other), 5, None).await;
     emu.advance(32 * DAY).await;
     let all = invoices(&emu, &sid).await;
     assert_eq!(all.len(), 2);

@@ -16,6 +16,23 @@ async fn events_since(emu: &Emu, mark: usize) -> Vec<Value> {
     emu.all_events().await[mark..].to_vec()
 }
 
+/// A fresh emulator with a monthly subscription on a 3-day trial, its card `number`:
+/// the emulator, the subscription and when its trial ends.
+async fn on_trial(email: &str, number: &str) -> (Emu, Value, i64) {
+    let emu = Emu::start().await;
+    let (monthly, _, _) = emu.catalog().await;
+    let sub = emu.trialing(&monthly, email, number).await;
+    let trial_end = sub["trial_end"].as_i64().unwrap();
+    (emu, sub, trial_end)
+}
+
+/// Moves the clock to `to`; the events the move emitted, oldest first.
+async fn advanced_to(emu: &Emu, to: i64) -> Vec<Value> {
+    let mark = emu.all_events().await.len();
+    emu.advance_to(to).await;
+    events_since(emu, mark).await
+}
+
 fn types(events: &[Value]) -> Vec<&str> {
     events.iter().map(|e| e["type"].as_str().unwrap()).collect()
 }
@@ -86,17 +103,10 @@ async fn the_first_invoice_is_finalized_numbered_and_paid_at_once() {
 
 #[tokio::test]
 async fn the_clock_ends_a_trial_with_a_draft_charged_an_hour_later() {
-    let emu = Emu::start().await;
-    let (monthly, _, _) = emu.catalog().await;
-    let sub = emu
-        .trialing(&monthly, "trial@example.com", "4242424242424242")
-        .await;
+    let (emu, sub, trial_end) = on_trial("trial@example.com", "4242424242424242").await;
     let sid = id(&sub);
-    let trial_end = sub["trial_end"].as_i64().unwrap();
 
-    let mark = emu.all_events().await.len();
-    emu.advance_to(trial_end + 60).await;
-    let events = events_since(&emu, mark).await;
+    let events = advanced_to(&emu, trial_end + 60).await;
     assert_eq!(
         types(&events),
         ["invoice.created", "customer.subscription.updated"]
@@ -124,9 +134,7 @@ async fn the_clock_ends_a_trial_with_a_draft_charged_an_hour_later() {
     // Within the hour it stays a draft.
     assert_eq!(invoice(&emu, &id(draft)).await["status"], "draft");
 
-    let mark = emu.all_events().await.len();
-    emu.advance_to(trial_end + HOUR + 60).await;
-    let events = events_since(&emu, mark).await;
+    let events = advanced_to(&emu, trial_end + HOUR + 60).await;
     assert_eq!(
         types(&events),
         [
@@ -160,9 +168,7 @@ async fn a_renewal_moves_the_item_periods_then_charges_after_the_grace_hour() {
     let sid = id(&sub);
     let (start, end) = item_period(&sub);
 
-    let mark = emu.all_events().await.len();
-    emu.advance_to(end).await;
-    let events = events_since(&emu, mark).await;
+    let events = advanced_to(&emu, end).await;
     assert_eq!(
         types(&events),
         ["invoice.created", "customer.subscription.updated"]
@@ -204,9 +210,7 @@ async fn a_renewal_moves_the_item_periods_then_charges_after_the_grace_hour() {
         (json!(end), json!(next_end))
     );
 
-    let mark = emu.all_events().await.len();
-    emu.advance_to(end + HOUR).await;
-    let events = events_since(&emu, mark).await;
+    let events = advanced_to(&emu, end + HOUR).await;
     assert_eq!(
         types(&events),
         [
@@ -226,25 +230,10 @@ async fn a_metered_renewal_bills_the_ended_periods_usage() {
     let emu = Emu::start().await;
     let (_, metered, event_name) = emu.catalog().await;
     let sub = emu
-        .subscribe(
-            &metered,
-            None,
-            "&customer_email=od@example.com",
-            "4242424242424242",
-        )
+        .metered_subscriber(&metered, "od@example.com", &event_name, 3)
         .await;
-    let customer = sub["customer"].as_str().unwrap().to_string();
     let (start, end) = item_period(&sub);
-    for i in 0..3 {
-        emu.posted(
-            "/v1/billing/meter_events",
-            &format!("event_name={event_name}&payload[stripe_customer_id]={customer}&payload[value]=1&identifier=s-{i}"),
-        )
-        .await;
-    }
-    let mark = emu.all_events().await.len();
-    emu.advance_to(end + HOUR).await;
-    let events = events_since(&emu, mark).await;
+    let events = advanced_to(&emu, end + HOUR).await;
     assert_eq!(
         types(&events),
         [
@@ -271,16 +260,9 @@ async fn a_metered_renewal_bills_the_ended_periods_usage() {
 
 #[tokio::test]
 async fn a_failed_charge_makes_the_subscription_past_due_after_the_invoice() {
-    let emu = Emu::start().await;
-    let (monthly, _, _) = emu.catalog().await;
-    let sub = emu
-        .trialing(&monthly, "fails@example.com", "4000000000000341")
-        .await;
+    let (emu, sub, trial_end) = on_trial("fails@example.com", "4000000000000341").await;
     let sid = id(&sub);
-    let trial_end = sub["trial_end"].as_i64().unwrap();
-    let mark = emu.all_events().await.len();
-    emu.advance_to(trial_end + HOUR).await;
-    let events = events_since(&emu, mark).await;
+    let events = advanced_to(&emu, trial_end + HOUR).await;
     assert_eq!(
         types(&events),
         [
@@ -310,9 +292,7 @@ async fn a_failed_charge_makes_the_subscription_past_due_after_the_invoice() {
 
     // The next renewal fails too; the subscription is already past due.
     let end = period_end(&subscription(&emu, &sid).await);
-    let mark = emu.all_events().await.len();
-    emu.advance_to(end + HOUR).await;
-    let events = events_since(&emu, mark).await;
+    let events = advanced_to(&emu, end + HOUR).await;
     assert_eq!(
         types(&events),
         [

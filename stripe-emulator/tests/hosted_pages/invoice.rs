@@ -40,21 +40,8 @@ async fn a_metered_renewal_invoice_page_shows_the_usage_and_a_failed_one_stays_o
     let emu = Emu::start().await;
     let (monthly, metered, event_name) = emu.catalog().await;
     let sub = emu
-        .subscribe(
-            &metered,
-            None,
-            "&customer_email=od@example.com",
-            "4242424242424242",
-        )
+        .metered_subscriber(&metered, "od@example.com", &event_name, 3)
         .await;
-    let customer = sub["customer"].as_str().unwrap().to_string();
-    for i in 0..3 {
-        emu.posted(
-            "/v1/billing/meter_events",
-            &format!("event_name={event_name}&payload[stripe_customer_id]={customer}&payload[value]=1&identifier=p-{i}"),
-        )
-        .await;
-    }
     let failing = emu
         .trialing(&monthly, "late@example.com", "4000000000000341")
         .await;

@@ -223,6 +223,46 @@ impl Emu {
         .await
     }
 
+    /// A metered subscription to `price` paid with 4242, no trial, with `units`
+    /// units of usage already on `event_name`'s meter (one meter event each).
+    pub async fn metered_subscriber(
+        &self,
+        price: &str,
+        email: &str,
+        event_name: &str,
+        units: u32,
+    ) -> Value {
+        let extra = format!("&customer_email={email}");
+        let sub = self
+            .subscribe(price, None, &extra, "4242424242424242")
+            .await;
+        let customer = sub["customer"].as_str().unwrap().to_string();
+        for n in 0..units {
+            let identifier = format!("{customer}-{n}");
+            self.meter_event(event_name, &customer, 1, Some(&identifier))
+                .await;
+        }
+        sub
+    }
+
+    /// A meter event of `value` for `customer` on `event_name`'s meter.
+    pub async fn meter_event(
+        &self,
+        event_name: &str,
+        customer: &str,
+        value: i64,
+        identifier: Option<&str>,
+    ) -> Value {
+        let identifier = identifier
+            .map(|i| format!("&identifier={i}"))
+            .unwrap_or_default();
+        self.posted(
+            "/v1/billing/meter_events",
+            &format!("event_name={event_name}&payload[stripe_customer_id]={customer}&payload[value]={value}{identifier}"),
+        )
+        .await
+    }
+
     /// Advances the emulator's clock (which runs what came due).
     pub async fn advance(&self, seconds: i64) {
         let res = self
