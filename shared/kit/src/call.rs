@@ -108,6 +108,14 @@ impl Answer {
             .unwrap_or_else(|| panic!("not an error body ({}): {}", self.status, self.body))
     }
 
+    /// Asserts this is the error `status` with a message containing `says`; `what` names
+    /// the call in the failure.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, says: &str, what: impl std::fmt::Display) {
+        assert_eq!(self.status, status, "{what}: {}", self.body);
+        assert!(self.message().contains(says), "{what}: {}", self.body);
+    }
+
     /// The `name=value` part of the session cookie this answer sets, if any.
     pub fn session_cookie(&self) -> Option<String> {
         self.headers
@@ -201,27 +209,56 @@ pub async fn call_as(
     route.call(app, req).await
 }
 
+/// `POST {route}` with a JSON body, as a browser without a session sends it.
+async fn post_json(app: &App, route: Route, body: Value) -> Answer {
+    let headers = [("content-type", "application/json")];
+    let req = request(
+        "POST",
+        route.path(),
+        &[],
+        &headers,
+        Body::Text(body.to_string()),
+    );
+    route.call(app, req).await
+}
+
+impl Signed {
+    /// The user an answer of `POST /users` or `POST /users/sign-in` names, with the
+    /// session it sets.
+    fn from_answer(answer: &Answer) -> Signed {
+        Signed {
+            id: answer.body["id"].as_str().expect("user id").to_owned(),
+            email: answer.body["email"].as_str().expect("email").to_owned(),
+            cookie: answer.session_cookie(),
+        }
+    }
+}
+
+/// "Arrange session" (`POST /offerings/paircode/schedule`) as `user`, under the
+/// Idempotency-Key `key`, as the dashboard sends it.
+pub async fn arrange(app: &App, user: &Signed, key: &str) -> Answer {
+    call_as(
+        app,
+        Route::Schedule,
+        user,
+        &[],
+        &[("idempotency-key", key)],
+        "",
+    )
+    .await
+}
+
 /// `POST /users` through the handler: must succeed.
 pub async fn sign_up(app: &App, email: &str) -> Signed {
-    let body = json!({ "email": email }).to_string();
-    let headers = [("content-type", "application/json")];
-    let req = request("POST", "/users", &[], &headers, Body::Text(body));
-    let answer = Route::SignUp.call(app, req).await;
+    let answer = post_json(app, Route::SignUp, json!({ "email": email })).await;
     assert_eq!(answer.status, 200, "sign-up of {email:?}: {}", answer.body);
-    Signed {
-        id: answer.body["id"].as_str().expect("user id").to_owned(),
-        email: answer.body["email"].as_str().expect("email").to_owned(),
-        cookie: answer.session_cookie(),
-    }
+    Signed::from_answer(&answer)
 }
 
 /// Signs in as the known `email` with a code: `POST /users` (202, a code by email), the
 /// code read from SES (moto), then `POST /users/sign-in`. Must succeed.
 pub async fn sign_in_with_code(stack: &Stack, app: &App, email: &str) -> Signed {
-    let body = json!({ "email": email }).to_string();
-    let headers = [("content-type", "application/json")];
-    let req = request("POST", "/users", &[], &headers, Body::Text(body));
-    let answer = Route::SignUp.call(app, req).await;
+    let answer = post_json(app, Route::SignUp, json!({ "email": email })).await;
     assert_eq!(answer.status, 202, "sign-in of {email:?}: {}", answer.body);
     assert_eq!(answer.body["signIn"], "code_sent", "{}", answer.body);
     assert!(
@@ -230,15 +267,25 @@ pub async fn sign_in_with_code(stack: &Stack, app: &App, email: &str) -> Signed 
     );
     let normalised = answer.body["email"].as_str().expect("email").to_owned();
     let code = stack.latest_code(&normalised).await;
-    let body = json!({ "email": email, "code": code }).to_string();
-    let req = request("POST", "/users/sign-in", &[], &headers, Body::Text(body));
-    let answer = Route::SignIn.call(app, req).await;
+    let body = json!({ "email": email, "code": code });
+    let answer = post_json(app, Route::SignIn, body).await;
     assert_eq!(answer.status, 200, "code for {email:?}: {}", answer.body);
-    Signed {
-        id: answer.body["id"].as_str().expect("user id").to_owned(),
-        email: answer.body["email"].as_str().expect("email").to_owned(),
-        cookie: answer.session_cookie(),
-    }
+    Signed::from_answer(&answer)
+}
+
+/// `POST /webhook` as Stripe delivers `payload`: signed now with the app's secret.
+pub async fn deliver(app: &App, payload: &str) -> Answer {
+    let secret = app.config.webhook_secret().expect("a webhook secret");
+    let signature = stripe_webhook::Webhook::generate_test_header(payload, secret, None);
+    let headers = [("stripe-signature", signature.as_str())];
+    let req = request(
+        "POST",
+        "/webhook",
+        &[],
+        &headers,
+        Body::Text(payload.into()),
+    );
+    Route::Webhook.call(app, req).await
 }
 
 /// A subscription made through Checkout: its session and the user as `GET /users` shows them.
@@ -292,5 +339,27 @@ impl Stack {
     pub async fn subscriber(&self, email: &str, price: &str, card: &str) -> User {
         let user = sign_up(self.app, email).await;
         subscribe(self, self.app, &user, price, card).await.user
+    }
+
+    /// [`Stack::subscriber`] to the monthly price, paid with a card that works.
+    pub async fn monthly_subscriber(&self, email: &str) -> User {
+        let price = &self.catalog().monthly_price.id;
+        self.subscriber(email, price, crate::CARD_OK).await
+    }
+
+    /// [`Stack::subscriber`] to the on-demand price, paid with a card that works.
+    pub async fn ondemand_subscriber(&self, email: &str) -> User {
+        let price = &self.catalog().ondemand_price.id;
+        self.subscriber(email, price, crate::CARD_OK).await
+    }
+
+    /// A new user, signed up with `email` and subscribed to `price` through Checkout
+    /// with a card that works: the user as signed in, and their Checkout Session.
+    pub async fn signed_subscriber(&self, email: &str, price: &str) -> (Signed, String) {
+        let user = sign_up(self.app, email).await;
+        let session_id = subscribe(self, self.app, &user, price, crate::CARD_OK)
+            .await
+            .session_id;
+        (user, session_id)
     }
 }

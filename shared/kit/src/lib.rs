@@ -22,8 +22,8 @@ use std::{
 };
 
 pub use call::{
-    Answer, Route, Signed, Subscribed, browser_request, call_as, request, sign_in_with_code,
-    sign_up, subscribe,
+    Answer, Route, Signed, Subscribed, arrange, browser_request, call_as, deliver, request,
+    sign_in_with_code, sign_up, subscribe,
 };
 pub use listen::{Listen, Watch, WebhookServer};
 pub use proxy::Proxy;

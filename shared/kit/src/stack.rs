@@ -149,11 +149,7 @@ impl Stack {
             .await
             .expect("verifying the sender in SES");
         let catalog = match options.provision {
-            true => Some(
-                devchat::catalog::provision(&app.stripe, &app.store, &app.config)
-                    .await
-                    .expect("provisioning"),
-            ),
+            true => Some(provision(app).await),
             false => None,
         };
         Stack {
@@ -169,6 +165,11 @@ impl Stack {
             moto: Some(moto),
             _emulator: process,
         }
+    }
+
+    /// Provisions the catalog (as `make up` and the custom resource do): must succeed.
+    pub async fn provision(&self) -> Catalog {
+        provision(self.app).await
     }
 
     /// The catalog provisioned at start ([`Options::provision`]).
@@ -209,16 +210,8 @@ impl Stack {
     /// The environment a function process gets (as `make up` sets it), with Stripe
     /// and DynamoDB at the given URLs (this stack's, or proxies in front of them).
     pub fn env(&self, stripe: &str, dynamo: &str, app_url: &str) -> Vec<(&'static str, String)> {
-        vec![
-            ("STRIPE_SECRET_KEY", SECRET_KEY.into()),
-            ("STRIPE_API_BASE", stripe.into()),
-            ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.into()),
-            ("CHALLENGE_ID", CHALLENGE_ID.into()),
-            ("APP_URL", app_url.into()),
-            ("TABLE_NAME", TABLE.into()),
-            ("SESSION_SECRET", SESSION_SECRET.into()),
-            ("FROM_EMAIL", FROM_EMAIL.into()),
-            ("OWNER_EMAIL", crate::OWNER_EMAIL.into()),
+        let mut env = app_env(stripe, app_url);
+        env.extend([
             ("AWS_ENDPOINT_URL_DYNAMODB", dynamo.into()),
             ("AWS_ENDPOINT_URL_SESV2", self.dynamo.clone()),
             ("AWS_ACCESS_KEY_ID", "test".into()),
@@ -226,7 +219,8 @@ impl Stack {
             ("AWS_REGION", "us-east-1".into()),
             ("AWS_DEFAULT_REGION", "us-east-1".into()),
             ("AWS_EC2_METADATA_DISABLED", "true".into()),
-        ]
+        ]);
+        env
     }
 
     /// `cargo lambda watch` on a free port, serving every route with this stack's env.
@@ -405,20 +399,31 @@ async fn stripe_answer(request: reqwest::RequestBuilder, path: &str) -> Value {
     body
 }
 
+/// The app's own settings on this stack, with Stripe at `stripe` and the client at `app_url`.
+fn app_env(stripe: &str, app_url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("STRIPE_SECRET_KEY", SECRET_KEY.into()),
+        ("STRIPE_API_BASE", stripe.into()),
+        ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.into()),
+        ("CHALLENGE_ID", CHALLENGE_ID.into()),
+        ("APP_URL", app_url.into()),
+        ("TABLE_NAME", TABLE.into()),
+        ("SESSION_SECRET", SESSION_SECRET.into()),
+        ("FROM_EMAIL", FROM_EMAIL.into()),
+        ("OWNER_EMAIL", crate::OWNER_EMAIL.into()),
+    ]
+}
+
 /// The app's configuration on this stack (no process environment).
 fn config(emulator: &str) -> Config {
-    let vars: HashMap<&str, String> = HashMap::from([
-        ("STRIPE_SECRET_KEY", SECRET_KEY.to_owned()),
-        ("STRIPE_API_BASE", emulator.to_owned()),
-        ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned()),
-        ("CHALLENGE_ID", CHALLENGE_ID.to_owned()),
-        ("APP_URL", crate::APP_URL.to_owned()),
-        ("TABLE_NAME", TABLE.to_owned()),
-        ("SESSION_SECRET", SESSION_SECRET.to_owned()),
-        ("FROM_EMAIL", FROM_EMAIL.to_owned()),
-        ("OWNER_EMAIL", crate::OWNER_EMAIL.to_owned()),
-    ]);
+    let vars: HashMap<&str, String> = app_env(emulator, crate::APP_URL).into_iter().collect();
     Config::from_lookup(|name| vars.get(name).cloned()).expect("test config")
+}
+
+async fn provision(app: &App) -> Catalog {
+    devchat::catalog::provision(&app.stripe, &app.store, &app.config)
+        .await
+        .expect("provisioning")
 }
 
 /// The app on this stack's emulator, with DynamoDB at `dynamo` and SES at `ses`.
