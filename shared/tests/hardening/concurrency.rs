@@ -3,10 +3,9 @@
 //! and "Arrange session" clicks, concurrent and retried (stored, billed and emailed once each).
 
 use devchat::store::Store;
-use devchat_kit::{CARD_OK, Options, Route, Stack, call_as, request, sign_up, subscribe};
+use devchat_kit::{CARD_OK, Options, Route, Stack, call_as, deliver, request, sign_up, subscribe};
 use futures::{StreamExt, stream};
 use serde_json::json;
-use stripe_webhook::Webhook;
 
 /// A small deterministic shuffle (xorshift), so a failure can be replayed.
 fn shuffle<T>(items: &mut [T], mut seed: u64) {
@@ -109,26 +108,8 @@ async fn two_hundred_shuffled_deliveries_with_duplicates_end_in_the_newest_state
     assert_eq!(deliveries.len(), 200);
     shuffle(&mut deliveries, 0x5eed_d00d);
 
-    let secret = app.config.webhook_secret().unwrap().to_owned();
     let statuses: Vec<u16> = stream::iter(deliveries)
-        .map(|payload| {
-            let signature = Webhook::generate_test_header(&payload, &secret, None);
-            async move {
-                Route::Webhook
-                    .call(
-                        app,
-                        request(
-                            "POST",
-                            "/webhook",
-                            &[],
-                            &[("stripe-signature", &signature)],
-                            payload.into(),
-                        ),
-                    )
-                    .await
-                    .status
-            }
-        })
+        .map(|payload| async move { deliver(app, &payload).await.status })
         .buffer_unordered(16)
         .collect()
         .await;

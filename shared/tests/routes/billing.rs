@@ -6,11 +6,8 @@
 
 use std::time::Duration;
 
-use devchat_kit::{
-    CARD_OK, Options, Route, Stack, WEBHOOK_SECRET, browser_request, eventually, sign_up,
-};
+use devchat_kit::{Options, Route, Stack, browser_request, eventually, sign_up};
 use serde_json::{Value, json};
-use stripe_webhook::Webhook;
 
 fn invoice_event(kind: &str, created: i64, customer: &str, status: &str, paid: i64) -> String {
     json!({
@@ -28,15 +25,7 @@ fn invoice_event(kind: &str, created: i64, customer: &str, status: &str, paid: i
 }
 
 async fn deliver(stack: &Stack, payload: &str) -> Value {
-    let signature = Webhook::generate_test_header(payload, WEBHOOK_SECRET, None);
-    let req = browser_request(
-        "POST",
-        "/webhook",
-        &[],
-        &[("Stripe-Signature", &signature)],
-        payload,
-    );
-    let answer = Route::Webhook.call(stack.app, req).await;
+    let answer = devchat_kit::deliver(stack.app, payload).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     answer.body
 }
@@ -91,11 +80,7 @@ async fn a_renewal_bills_the_month_and_the_count_starts_again() {
     let stack = Stack::start(Options::provisioned()).await;
     let listen = stack.listen().await;
     let user = stack
-        .subscriber(
-            "renewal-billing@example.com",
-            &stack.catalog().ondemand_price.id,
-            CARD_OK,
-        )
+        .ondemand_subscriber("renewal-billing@example.com")
         .await;
     for n in 0..3 {
         let req = browser_request(

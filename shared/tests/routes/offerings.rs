@@ -1,6 +1,6 @@
 //! Provisioning the catalog (from empty, re-run, drift) and `GET /offerings`.
 
-use devchat::{catalog, store::Store};
+use devchat::store::Store;
 use devchat_kit::{Answer, Options, Route, Stack, browser_request};
 use serde_json::{Value, json};
 
@@ -23,9 +23,7 @@ fn writes(log: &[Value]) -> Vec<String> {
 async fn provisions_from_empty_and_a_rerun_writes_nothing() {
     let stack = Stack::start(Options::default()).await;
     let app = stack.app;
-    let catalog = catalog::provision(&app.stripe, &app.store, &app.config)
-        .await
-        .unwrap();
+    let catalog = stack.provision().await;
 
     assert_eq!(catalog.product_name, "/dev/chat Pair Coding");
     assert_eq!(catalog.monthly_price.unit_amount, 6000);
@@ -76,9 +74,7 @@ async fn provisions_from_empty_and_a_rerun_writes_nothing() {
     );
 
     stack.emulator.clear_requests().await.expect("emulator");
-    let again = catalog::provision(&app.stripe, &app.store, &app.config)
-        .await
-        .unwrap();
+    let again = stack.provision().await;
     assert_eq!(again, catalog);
     let log = stack.emulator.requests().await.expect("emulator");
     assert_eq!(
@@ -97,9 +93,7 @@ async fn provisions_from_empty_and_a_rerun_writes_nothing() {
 async fn converges_after_a_drifted_price() {
     let stack = Stack::start(Options::default()).await;
     let app = stack.app;
-    let first = catalog::provision(&app.stripe, &app.store, &app.config)
-        .await
-        .unwrap();
+    let first = stack.provision().await;
     // Someone moves the monthly lookup key to a price with the wrong amount.
     let wrong = stack
         .stripe_post(
@@ -117,9 +111,7 @@ async fn converges_after_a_drifted_price() {
         .await;
     let wrong_id = wrong["id"].as_str().unwrap().to_owned();
 
-    let fixed = catalog::provision(&app.stripe, &app.store, &app.config)
-        .await
-        .unwrap();
+    let fixed = stack.provision().await;
     assert_ne!(fixed.monthly_price.id, wrong_id);
     assert_ne!(fixed.monthly_price.id, first.monthly_price.id);
     let by_key = stack

@@ -21,6 +21,13 @@ async fn trialing_subscriber(email: &str, card: &str) -> (Stack, Listen, User, S
     (stack, listen, user, sub)
 }
 
+/// `POST /users/portal` from a browser signed in as `user_id` (none: no `user_id`).
+async fn portal(stack: &Stack, user_id: Option<&str>, body: &str) -> Answer {
+    let query: Vec<(&str, &str)> = user_id.map(|id| ("user_id", id)).into_iter().collect();
+    let req = browser_request("POST", "/users/portal", &query, &[], body);
+    Route::Portal.call(stack.app, req).await
+}
+
 #[tokio::test]
 async fn portal_session_for_the_user_with_our_configuration() {
     let stack = Stack::start(Options::provisioned()).await;
@@ -30,12 +37,7 @@ async fn portal_session_for_the_user_with_our_configuration() {
         status,
         body: answer,
         ..
-    } = Route::Portal
-        .call(
-            stack.app,
-            browser_request("POST", "/users/portal", &[("user_id", &user.id)], &[], body),
-        )
-        .await;
+    } = portal(&stack, Some(&user.id), body).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(
         answer["configuration"],
@@ -64,42 +66,15 @@ async fn portal_session_for_the_user_with_our_configuration() {
     }
 
     // Unknown user → 404; a body that isn't JSON → 400; no user_id → 400.
-    let Answer { status, .. } = Route::Portal
-        .call(
-            stack.app,
-            browser_request(
-                "POST",
-                "/users/portal",
-                &[("user_id", "cus_nobody")],
-                &[],
-                "",
-            ),
-        )
-        .await;
+    let Answer { status, .. } = portal(&stack, Some("cus_nobody"), "").await;
     assert_eq!(status, 404);
     let Answer {
         status,
         body: answer,
         ..
-    } = Route::Portal
-        .call(
-            stack.app,
-            browser_request(
-                "POST",
-                "/users/portal",
-                &[("user_id", &user.id)],
-                &[],
-                "{oops",
-            ),
-        )
-        .await;
+    } = portal(&stack, Some(&user.id), "{oops").await;
     assert_eq!(status, 400, "{answer}");
-    let Answer { status, .. } = Route::Portal
-        .call(
-            stack.app,
-            browser_request("POST", "/users/portal", &[], &[], ""),
-        )
-        .await;
+    let Answer { status, .. } = portal(&stack, None, "").await;
     assert_eq!(status, 400);
 }
 
@@ -111,12 +86,7 @@ async fn portal_cancel_reaches_our_record_through_the_stripe_cli() {
         status,
         body: portal,
         ..
-    } = Route::Portal
-        .call(
-            stack.app,
-            browser_request("POST", "/users/portal", &[("user_id", &user.id)], &[], ""),
-        )
-        .await;
+    } = portal(&stack, Some(&user.id), "").await;
     assert_eq!(status, 200, "{portal}");
     let url = portal["url"].as_str().unwrap();
     // The hosted portal: its cancel step, then confirm.

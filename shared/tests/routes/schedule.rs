@@ -3,7 +3,7 @@
 //! meter events (once per Idempotency-Key), the 409 for non-subscribers, and the
 //! renewal invoice billing the usage when the emulator's clock passes the period end.
 
-use devchat_kit::{CARD_OK, Options, Route, Stack, browser_request, sign_up};
+use devchat_kit::{Options, Route, Stack, browser_request, sign_up};
 use serde_json::Value;
 
 async fn click(stack: &Stack, user_id: &str, key: Option<&str>) -> (u16, Value) {
@@ -22,13 +22,7 @@ async fn click(stack: &Stack, user_id: &str, key: Option<&str>) -> (u16, Value) 
 #[tokio::test]
 async fn on_demand_checkout_has_no_trial_and_one_metered_item() {
     let stack = Stack::start(Options::provisioned()).await;
-    let user = stack
-        .subscriber(
-            "od-checkout@example.com",
-            &stack.catalog().ondemand_price.id,
-            CARD_OK,
-        )
-        .await;
+    let user = stack.ondemand_subscriber("od-checkout@example.com").await;
     let sub = user.subscription.unwrap();
     assert_eq!(serde_json::to_value(sub.kind).unwrap(), "ondemand");
     assert_eq!(sub.status, "active");
@@ -58,13 +52,7 @@ async fn on_demand_checkout_has_no_trial_and_one_metered_item() {
 #[tokio::test]
 async fn each_click_is_one_unit_and_a_retried_click_counts_once() {
     let stack = Stack::start(Options::provisioned()).await;
-    let user = stack
-        .subscriber(
-            "od-clicks@example.com",
-            &stack.catalog().ondemand_price.id,
-            CARD_OK,
-        )
-        .await;
+    let user = stack.ondemand_subscriber("od-clicks@example.com").await;
 
     let mut records = Vec::new();
     for _ in 0..3 {
@@ -125,20 +113,8 @@ async fn non_subscribers_get_409_and_nothing_is_recorded() {
 #[tokio::test]
 async fn the_renewal_invoice_bills_the_sessions() {
     let stack = Stack::start(Options::provisioned()).await;
-    let ondemand = stack
-        .subscriber(
-            "od-renew@example.com",
-            &stack.catalog().ondemand_price.id,
-            CARD_OK,
-        )
-        .await;
-    let monthly = stack
-        .subscriber(
-            "m-renew@example.com",
-            &stack.catalog().monthly_price.id,
-            CARD_OK,
-        )
-        .await;
+    let ondemand = stack.ondemand_subscriber("od-renew@example.com").await;
+    let monthly = stack.monthly_subscriber("m-renew@example.com").await;
     for n in 0..3 {
         assert_eq!(
             click(&stack, &ondemand.id, Some(&format!("renew-{n}")))
@@ -155,27 +131,18 @@ async fn the_renewal_invoice_bills_the_sessions() {
         .await
         .expect("the clock");
 
-    let billed = |invoices: &Value| -> Vec<i64> {
-        invoices["data"]
+    // The amounts billed after the first invoice (the renewal), per customer.
+    for (customer, amount) in [(&ondemand.id, 24_000), (&monthly.id, 6_000)] {
+        let invoices = stack
+            .stripe_get(&format!("/invoices?customer={customer}"))
+            .await;
+        let billed: Vec<i64> = invoices["data"]
             .as_array()
             .unwrap()
             .iter()
             .filter(|i| i["billing_reason"] != "subscription_create")
             .map(|i| i["amount_due"].as_i64().unwrap())
-            .collect()
-    };
-    let ondemand_invoices = stack
-        .stripe_get(&format!("/invoices?customer={}", ondemand.id))
-        .await;
-    assert!(
-        billed(&ondemand_invoices).contains(&24_000),
-        "{ondemand_invoices}"
-    );
-    let monthly_invoices = stack
-        .stripe_get(&format!("/invoices?customer={}", monthly.id))
-        .await;
-    assert!(
-        billed(&monthly_invoices).contains(&6_000),
-        "{monthly_invoices}"
-    );
+            .collect();
+        assert!(billed.contains(&amount), "{invoices}");
+    }
 }

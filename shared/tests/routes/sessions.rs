@@ -8,7 +8,7 @@ use devchat::{
     store::Store,
     usage::{PAYMENT_FAILED, period_taken},
 };
-use devchat_kit::{CARD_OK, OWNER_EMAIL, Options, Route, Stack, browser_request};
+use devchat_kit::{OWNER_EMAIL, Options, Route, Stack, browser_request};
 use serde_json::Value;
 
 async fn click(stack: &Stack, user_id: &str, key: &str) -> (u16, Value) {
@@ -45,9 +45,7 @@ async fn meter_events(stack: &Stack) -> usize {
 async fn three_on_demand_requests_are_three_units_and_three_emails_to_the_owner() {
     let stack = Stack::start(Options::provisioned()).await;
     let email = "ada-sessions@example.com";
-    let user = stack
-        .subscriber(email, &stack.catalog().ondemand_price.id, CARD_OK)
-        .await;
+    let user = stack.ondemand_subscriber(email).await;
     for n in 0..3 {
         let (status, body) = click(&stack, &user.id, &format!("od-{n}")).await;
         assert_eq!(
@@ -117,9 +115,7 @@ async fn three_on_demand_requests_are_three_units_and_three_emails_to_the_owner(
 async fn a_monthly_subscriber_has_one_session_a_period_and_no_meter_event() {
     let stack = Stack::start(Options::provisioned()).await;
     let email = "monthly-sessions@example.com";
-    let user = stack
-        .subscriber(email, &stack.catalog().monthly_price.id, CARD_OK)
-        .await;
+    let user = stack.monthly_subscriber(email).await;
     let (status, body) = click(&stack, &user.id, "monthly-1").await;
     assert_eq!(status, 200, "{body}");
     // The same click retried: the same request, 200.
@@ -150,13 +146,7 @@ async fn a_monthly_subscriber_has_one_session_a_period_and_no_meter_event() {
 #[tokio::test]
 async fn nothing_is_arranged_while_a_payment_has_failed() {
     let stack = Stack::start(Options::provisioned()).await;
-    let user = stack
-        .subscriber(
-            "late-payer@example.com",
-            &stack.catalog().ondemand_price.id,
-            CARD_OK,
-        )
-        .await;
+    let user = stack.ondemand_subscriber("late-payer@example.com").await;
     let subscription = user.subscription.clone().unwrap();
     for (n, status) in ["past_due", "unpaid", "incomplete"].into_iter().enumerate() {
         let state = Subscription {

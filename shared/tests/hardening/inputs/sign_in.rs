@@ -1,21 +1,14 @@
 //! The matrix's rows for sign-in (`POST /users/sign-in`), sign-out (`POST
 //! /users/sign-out`) and the rule that state-changing routes refuse another origin.
 
-use devchat::model::Catalog;
-use devchat_kit::{Route, Signed};
+use devchat_kit::Route;
 use serde_json::json;
 
-use super::{Case, MARKUP};
+use super::{Case, Cast, MARKUP, sessions::Cookies};
 
-/// `other` is a signed-up user who never asked for a code; `forged`, `tampered` and
-/// `expired` are session cookies that must not pass.
-pub(super) fn cases(
-    other: &Signed,
-    catalog: &Catalog,
-    forged: &str,
-    tampered: &str,
-    expired: &str,
-) -> Vec<Case> {
+/// `cast.other` is a signed-up user who never asked for a code; `cookies` must not pass.
+pub(super) fn cases(cast: &Cast, cookies: &Cookies) -> Vec<Case> {
+    let other = &cast.other;
     let mut cases = Vec::new();
     // POST /users/sign-in.
     let sign_in = |name: &str, body: &str, status, says| {
@@ -111,18 +104,18 @@ pub(super) fn cases(
     let everywhere = r#"{"everywhere":true}"#;
     cases.push(sign_out("everywhere without a session", 401, "no session").body(everywhere));
     for (name, cookie, says) in [
-        ("a forged session", &forged, "not valid"),
+        ("a forged session", &cookies.forged, "not valid"),
         (
             "a session edited to name another user",
-            &tampered,
+            &cookies.tampered,
             "not valid",
         ),
-        ("an expired session", &expired, "expired"),
+        ("an expired session", &cookies.expired, "expired"),
     ] {
         cases.push(
             sign_out(&format!("everywhere with {name}"), 401, says)
                 .body(everywhere)
-                .header("cookie", *cookie),
+                .header("cookie", cookie.as_str()),
         );
     }
 
@@ -151,9 +144,8 @@ pub(super) fn cases(
                 .header("origin", origin)
                 .body(match route {
                     Route::SignUp => json!({ "email": "fresh@example.com" }).to_string(),
-                    Route::Checkout => json!({ "price": catalog.monthly_price.id }).to_string(),
                     Route::SignOut => everywhere.to_owned(),
-                    _ => String::new(),
+                    _ => cast.body_for(route),
                 }),
             );
         }
