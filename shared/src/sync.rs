@@ -120,23 +120,16 @@ pub async fn apply(
 ) -> Result<Outcome> {
     let (user, state) = match &delivery.news {
         News::Nothing => return Ok(Outcome::Ignored),
-        News::Subscription {
-            customer,
-            id,
-            status,
-            prices,
-            created,
-            period,
-        } => {
-            let Some(user) = store.get_user(customer).await? else {
+        News::Subscription(news) => {
+            let Some(user) = store.get_user(&news.customer).await? else {
                 return Ok(Outcome::UnknownCustomer);
             };
             let state = Subscription {
-                id: id.clone(),
-                status: status.clone(),
-                kind: offer_of(store, prices).await?,
-                as_of: Some(*created),
-                period: *period,
+                id: news.id.clone(),
+                status: news.status.clone(),
+                kind: offer_of(store, &news.prices).await?,
+                as_of: Some(news.created),
+                period: news.period,
             };
             (user, state)
         }
@@ -260,38 +253,24 @@ mod tests {
     #[test]
     fn only_strictly_newer_states_supersede() {
         assert!(supersedes(&state("sub_1", "trialing", 10), None));
-        assert!(supersedes(
-            &state("sub_1", "active", 11),
-            Some(&state("sub_1", "canceled", 10))
-        ));
-        assert!(!supersedes(
-            &state("sub_1", "active", 9),
-            Some(&state("sub_1", "past_due", 10))
-        ));
-        assert!(
-            !supersedes(
-                &state("sub_1", "active", 10),
-                Some(&state("sub_1", "active", 10))
-            ),
-            "a duplicate"
-        );
-        // Same second: forward through the life cycle, canceled last.
-        assert!(supersedes(
-            &state("sub_1", "active", 10),
-            Some(&state("sub_1", "incomplete", 10))
-        ));
-        assert!(supersedes(
-            &state("sub_1", "past_due", 10),
-            Some(&state("sub_1", "active", 10))
-        ));
-        assert!(supersedes(
-            &state("sub_1", "canceled", 10),
-            Some(&state("sub_1", "past_due", 10))
-        ));
-        assert!(!supersedes(
-            &state("sub_1", "active", 10),
-            Some(&state("sub_1", "canceled", 10))
-        ));
+        // (new status, its time, stored status, its time, supersedes): older loses, a
+        // duplicate changes nothing; in the same second, forward through the life
+        // cycle, canceled last.
+        for (new, at, old, old_at, wins) in [
+            ("active", 11, "canceled", 10, true),
+            ("active", 9, "past_due", 10, false),
+            ("active", 10, "active", 10, false),
+            ("active", 10, "incomplete", 10, true),
+            ("past_due", 10, "active", 10, true),
+            ("canceled", 10, "past_due", 10, true),
+            ("active", 10, "canceled", 10, false),
+        ] {
+            assert_eq!(
+                supersedes(&state("sub_1", new, at), Some(&state("sub_1", old, old_at))),
+                wins,
+                "{new}@{at} over {old}@{old_at}"
+            );
+        }
     }
 
     #[test]

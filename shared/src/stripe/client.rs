@@ -80,22 +80,10 @@ impl StripeClient {
         Ok(StripeClient { client })
     }
 
-    /// One Stripe call with retries (see the module docs). `Ok(None)` when Stripe
-    /// answers 404 (`resource_missing`); what still fails becomes [`Error::Stripe`].
+    /// One Stripe call with retries (see the module docs). `Ok(Ok(None))` when Stripe
+    /// answers 404 (`resource_missing`); Stripe's final refusal is the inner error, for
+    /// the caller to read or to turn into [`Error::Stripe`] ([`refused`]).
     async fn call<T: DeserializeOwned>(
-        &self,
-        method: StripeMethod,
-        path: &str,
-        params: &Value,
-        key: Key<'_>,
-    ) -> Result<Option<T>> {
-        self.try_call(method, path, params, key)
-            .await?
-            .map_err(|err| Error::Stripe(format!("{path}: {}", describe(&err))))
-    }
-
-    /// [`Self::call`], leaving Stripe's final refusal to the caller (the inner error).
-    async fn try_call<T: DeserializeOwned>(
         &self,
         method: StripeMethod,
         path: &str,
@@ -153,7 +141,23 @@ impl StripeClient {
 
     async fn get<T: DeserializeOwned>(&self, path: &str, params: Value) -> Result<Option<T>> {
         self.call(StripeMethod::Get, path, &params, Key::Content)
-            .await
+            .await?
+            .map_err(|err| refused(path, &err))
+    }
+
+    /// A list's `data` (empty when Stripe answers 404).
+    async fn list<T: DeserializeOwned>(&self, path: &str, params: Value) -> Result<Vec<T>> {
+        let list: Option<wire::List<T>> = self.get(path, params).await?;
+        Ok(list.map(|l| l.data).unwrap_or_default())
+    }
+
+    /// A write under a content-derived key, its answer (Stripe's shape `W`) read as ours.
+    async fn write<W: DeserializeOwned + Into<S>, S>(
+        &self,
+        path: &str,
+        params: Value,
+    ) -> Result<S> {
+        Ok(self.post::<W>(path, params, Key::Content).await?.into())
     }
 
     /// A write that must find its object: a 404 here is Stripe misbehaving.
@@ -165,8 +169,14 @@ impl StripeClient {
     ) -> Result<T> {
         self.call(StripeMethod::Post, path, &params, key)
             .await?
+            .map_err(|err| refused(path, &err))?
             .ok_or_else(|| Error::Stripe(format!("{path}: not found")))
     }
+}
+
+/// What Stripe's final refusal of a call to `path` is to us.
+fn refused(path: &str, err: &StripeError) -> Error {
+    Error::Stripe(format!("{path}: {}", describe(err)))
 }
 
 /// Runs `attempt` until it succeeds or async-stripe's retry policy says stop.

@@ -185,18 +185,23 @@ pub struct ItemPrice {
     pub usage_type: Option<String>,
 }
 
+/// A subscription's state as a `customer.subscription.*` event reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionNews {
+    pub customer: String,
+    pub id: String,
+    pub status: String,
+    pub prices: Vec<ItemPrice>,
+    /// The event's time: the state is Stripe's as of then.
+    pub created: i64,
+    pub period: Option<Period>,
+}
+
 /// What an authentic event tells us.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum News {
     /// The subscription's state as of `created` (`customer.subscription.*`).
-    Subscription {
-        customer: String,
-        id: String,
-        status: String,
-        prices: Vec<ItemPrice>,
-        created: i64,
-        period: Option<Period>,
-    },
+    Subscription(SubscriptionNews),
     /// A subscription named without its state (`checkout.session.completed`,
     /// `invoice.payment_failed`): re-read it if it is news to us.
     Mentioned {
@@ -235,7 +240,7 @@ pub fn read_event(payload: &str) -> Result<Delivery> {
                     Error::BadRequest(format!("the event's subscription is malformed: {err}"))
                 })?;
             match id_of(&sub.customer) {
-                Some(customer) => News::Subscription {
+                Some(customer) => News::Subscription(SubscriptionNews {
                     customer,
                     period: sub.period(),
                     prices: sub
@@ -252,7 +257,7 @@ pub fn read_event(payload: &str) -> Result<Delivery> {
                     id: sub.id,
                     status: sub.status,
                     created: envelope.created,
-                },
+                }),
                 None => News::Nothing,
             }
         }

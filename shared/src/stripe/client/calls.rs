@@ -4,47 +4,33 @@ use super::{wire::*, *};
 
 impl StripeApi for StripeClient {
     async fn find_product_by_url(&self, url: &str) -> Result<Option<ProductState>> {
-        let list: Option<List<Product>> = self
-            .get("/products", json!({ "url": url, "limit": 100 }))
+        let mut products: Vec<Product> = self
+            .list("/products", json!({ "url": url, "limit": 100 }))
             .await?;
         // Prefer an active product if an archived one shares the url.
-        let mut products = list.map(|l| l.data).unwrap_or_default();
         products.sort_by_key(|p| !p.active);
         Ok(products.into_iter().next().map(Into::into))
     }
 
     async fn create_product(&self, spec: &ProductSpec) -> Result<ProductState> {
-        let product: Product = self
-            .post("/products", product_params(spec), Key::Content)
-            .await?;
-        Ok(product.into())
+        self.write::<Product, _>("/products", product_params(spec))
+            .await
     }
 
     async fn update_product(&self, id: &str, spec: &ProductSpec) -> Result<ProductState> {
         let id = path_id(id).ok_or_else(|| not_found("product"))?;
-        let product: Product = self
-            .post(
-                &format!("/products/{id}"),
-                product_params(spec),
-                Key::Content,
-            )
-            .await?;
-        Ok(product.into())
+        self.write::<Product, _>(&format!("/products/{id}"), product_params(spec))
+            .await
     }
 
     async fn find_prices_by_lookup_keys(&self, lookup_keys: &[&str]) -> Result<Vec<PriceState>> {
-        let list: Option<List<Price>> = self
-            .get(
+        let prices: Vec<Price> = self
+            .list(
                 "/prices",
                 json!({ "lookup_keys": lookup_keys, "limit": 100 }),
             )
             .await?;
-        Ok(list
-            .map(|l| l.data)
-            .unwrap_or_default()
-            .into_iter()
-            .map(Into::into)
-            .collect())
+        Ok(prices.into_iter().map(Into::into).collect())
     }
 
     async fn create_price(
@@ -69,8 +55,7 @@ impl StripeApi for StripeClient {
         if transfer_lookup_key {
             params["transfer_lookup_key"] = json!(true);
         }
-        let price: Price = self.post("/prices", params, Key::Content).await?;
-        Ok(price.into())
+        self.write::<Price, _>("/prices", params).await
     }
 
     async fn update_price(
@@ -91,19 +76,16 @@ impl StripeApi for StripeClient {
         if let Some(active) = active {
             params["active"] = json!(active);
         }
-        let price: Price = self
-            .post(&format!("/prices/{id}"), params, Key::Content)
-            .await?;
-        Ok(price.into())
+        self.write::<Price, _>(&format!("/prices/{id}"), params)
+            .await
     }
 
     async fn find_meter_by_event_name(&self, event_name: &str) -> Result<Option<MeterState>> {
         // Meters cannot be filtered by event name; there are few of them.
-        let list: Option<List<Meter>> =
-            self.get("/billing/meters", json!({ "limit": 100 })).await?;
-        Ok(list
-            .map(|l| l.data)
-            .unwrap_or_default()
+        let meters: Vec<Meter> = self
+            .list("/billing/meters", json!({ "limit": 100 }))
+            .await?;
+        Ok(meters
             .into_iter()
             .find(|m| m.event_name == event_name)
             .map(Into::into))
@@ -117,8 +99,7 @@ impl StripeApi for StripeClient {
             "customer_mapping": { "type": "by_id", "event_payload_key": "stripe_customer_id" },
             "value_settings": { "event_payload_key": "value" },
         });
-        let meter: Meter = self.post("/billing/meters", params, Key::Content).await?;
-        Ok(meter.into())
+        self.write::<Meter, _>("/billing/meters", params).await
     }
 
     async fn update_meter(
@@ -137,37 +118,23 @@ impl StripeApi for StripeClient {
                 )
                 .await?;
         }
-        let meter: Meter = self
-            .post(
-                &format!("/billing/meters/{id}"),
-                meter_params(spec),
-                Key::Content,
-            )
-            .await?;
-        Ok(meter.into())
+        self.write::<Meter, _>(&format!("/billing/meters/{id}"), meter_params(spec))
+            .await
     }
 
     async fn find_portal_configuration(&self, challenge_id: &str) -> Result<Option<PortalState>> {
-        let list: Option<List<PortalConfiguration>> = self
-            .get("/billing_portal/configurations", json!({ "limit": 100 }))
+        let configurations: Vec<PortalConfiguration> = self
+            .list("/billing_portal/configurations", json!({ "limit": 100 }))
             .await?;
-        Ok(list
-            .map(|l| l.data)
-            .unwrap_or_default()
+        Ok(configurations
             .into_iter()
             .map(PortalState::from)
             .find(|c| c.challenge_id.as_deref() == Some(challenge_id)))
     }
 
     async fn create_portal_configuration(&self, spec: &PortalSpec) -> Result<PortalState> {
-        let config: PortalConfiguration = self
-            .post(
-                "/billing_portal/configurations",
-                portal_params(spec),
-                Key::Content,
-            )
-            .await?;
-        Ok(config.into())
+        self.write::<PortalConfiguration, _>("/billing_portal/configurations", portal_params(spec))
+            .await
     }
 
     async fn update_portal_configuration(
@@ -178,14 +145,11 @@ impl StripeApi for StripeClient {
         let id = path_id(id).ok_or_else(|| not_found("portal configuration"))?;
         let mut params = portal_params(spec);
         params["active"] = json!(true);
-        let config: PortalConfiguration = self
-            .post(
-                &format!("/billing_portal/configurations/{id}"),
-                params,
-                Key::Content,
-            )
-            .await?;
-        Ok(config.into())
+        self.write::<PortalConfiguration, _>(
+            &format!("/billing_portal/configurations/{id}"),
+            params,
+        )
+        .await
     }
 
     async fn create_customer(
@@ -288,7 +252,7 @@ impl StripeApi for StripeClient {
         });
         let path = "/billing/meter_events";
         match self
-            .try_call::<MeterEvent>(StripeMethod::Post, path, &params, Key::Content)
+            .call::<MeterEvent>(StripeMethod::Post, path, &params, Key::Content)
             .await?
         {
             Ok(Some(event)) => Ok(event.identifier),
@@ -302,7 +266,7 @@ impl StripeApi for StripeClient {
                 Ok(identifier.to_owned())
             }
             Ok(None) => Err(Error::Stripe(format!("{path}: not found"))),
-            Err(err) => Err(Error::Stripe(format!("{path}: {}", describe(&err)))),
+            Err(err) => Err(refused(path, &err)),
         }
     }
 }

@@ -108,19 +108,11 @@ fn reads_subscription_events() {
     ))
     .unwrap();
     assert_eq!(delivery.event_type, "customer.subscription.deleted");
-    let News::Subscription {
-        customer,
-        id,
-        status,
-        prices,
-        created,
-        period,
-    } = delivery.news
-    else {
+    let News::Subscription(news) = delivery.news else {
         panic!()
     };
     assert_eq!(
-        period,
+        news.period,
         Some(Period {
             start: 100,
             end: 200,
@@ -130,11 +122,16 @@ fn reads_subscription_events() {
         "the period is the items'"
     );
     assert_eq!(
-        (customer.as_str(), id.as_str(), status.as_str(), created),
+        (
+            news.customer.as_str(),
+            news.id.as_str(),
+            news.status.as_str(),
+            news.created
+        ),
         ("cus_1", "sub_1", "canceled", 42)
     );
     assert_eq!(
-        prices,
+        news.prices,
         vec![ItemPrice {
             id: "price_x".into(),
             usage_type: Some("metered".into())
