@@ -12,6 +12,7 @@
 //!   routes and the fields of its hosted Checkout form.
 
 mod call;
+mod events;
 mod listen;
 mod proxy;
 mod stack;
@@ -25,6 +26,7 @@ pub use call::{
     Answer, Route, Signed, Subscribed, arrange, browser_request, call_as, deliver, request,
     sign_in_with_code, sign_up, subscribe,
 };
+pub use events::{event, invoice, stripe_object, subscription};
 pub use listen::{Listen, Watch, WebhookServer};
 pub use proxy::Proxy;
 pub use stack::{Emulator, Options, SentMail, Stack};

@@ -1,18 +1,18 @@
-//! Stripe's webhook wire format: the `Stripe-Signature` check (async-stripe's
-//! `stripe_webhook::Webhook`: HMAC-SHA256 over `"{t}.{raw body}"`, any matching `v1`,
-//! 300 s tolerance) with Stripe's own messages, the event types we subscribe to, and
-//! the decoding of an event into the few fields our rules read ([`Delivery`]).
+//! Stripe's webhook wire format: the `Stripe-Signature` check with Stripe's own
+//! messages, the event types we subscribe to, and the decoding of an event into the
+//! few fields our rules read ([`Delivery`]).
 //!
-//! We read those fields with serde_json, in one pass over the payload, rather than
-//! through async-stripe's typed model, so an authentic event the model does not know
-//! (a newer API version, an unknown type) is still acknowledged rather than rejected.
-//! (async-stripe's `construct_event` offers no signature-only check: it parses the
-//! payload into its model after the signature and timestamp hold; we only read
-//! whether that parse failed.) What the events mean for us is [`crate::sync`]'s.
+//! async-stripe's `Webhook::construct_event` checks the signature (HMAC-SHA256 over
+//! `"{t}.{raw body}"`, any matching `v1`, 300 s tolerance) and then parses the payload
+//! into its typed model, in that order and in one call: it offers no signature-only
+//! check. So its parse is the one parse; we read our fields from its typed event. The
+//! model is async-stripe's API version (`2026-09-30.endive`, which the emulator speaks
+//! too), so the webhook endpoint is created with that `api_version`
+//! (docs/deploy.md): an authentic event of another shape is refused with a 400 and
+//! logged, and Stripe retries it. An event type the model does not know is read as
+//! nothing for us and acknowledged. What the events mean for us is [`crate::sync`]'s.
 
-use serde::Deserialize;
-use serde_json::Value;
-use stripe_webhook::{Webhook, WebhookError};
+use stripe_webhook::{Event, EventObject, Webhook, WebhookError};
 
 use crate::{
     Error, Result,
@@ -32,23 +32,13 @@ pub const HANDLED_EVENTS: [&str; 7] = [
     "invoice.payment_failed",
 ];
 
+/// Ours: an authentic payload that is not an event async-stripe's model reads.
+pub const NOT_AN_EVENT: &str = "the body is not a Stripe event of our API version";
+
 /// An authentic delivery, read: `Stripe-Signature` checked against the exact raw
-/// `payload`, then the payload decoded. Every failure is a 400 with Stripe's wording.
+/// `payload`, then the payload parsed, both by async-stripe. Every failure is a 400
+/// with Stripe's wording.
 pub fn delivery(payload: &str, header: Option<&str>, secret: &str) -> Result<Delivery> {
-    verify(payload, header, secret)?;
-    read_event(payload)
-}
-
-/// What Stripe's own libraries answer when the header cannot be parsed at all.
-pub const UNPARSEABLE_HEADER: &str = "Unable to extract timestamp and signatures from header";
-pub const MISSING_HEADER: &str = "No Stripe-Signature header value was provided.";
-pub const NO_V1_SIGNATURE: &str = "No signatures found with expected scheme v1";
-pub const BAD_SIGNATURE: &str = "No signatures found matching the expected signature for payload";
-pub const BAD_TIMESTAMP: &str = "Timestamp outside the tolerance zone";
-
-/// Checks `header` (the `Stripe-Signature` value) against the exact raw `payload`
-/// with async-stripe's verification. Every failure is a 400 with Stripe's wording.
-pub fn verify(payload: &str, header: Option<&str>, secret: &str) -> Result<()> {
     let header = header.ok_or_else(|| Error::BadRequest(MISSING_HEADER.into()))?;
     // async-stripe reports an unparseable header and a wrong signature alike
     // (`BadSignature`); this look at the header's shape only picks the message.
@@ -56,13 +46,11 @@ pub fn verify(payload: &str, header: Option<&str>, secret: &str) -> Result<()> {
         return Err(Error::BadRequest(message.into()));
     }
     match Webhook::construct_event(payload, header, secret) {
-        // `construct_event` checks the signature and the timestamp first and only
-        // then parses the payload into its typed model: `BadParse` therefore means
-        // "authentic, but not a shape async-stripe models", which we read ourselves.
-        Ok(_) => Ok(()),
+        Ok(event) => Ok(read(event)),
+        // The signature and its time held; the payload is not an event of the model.
         Err(WebhookError::BadParse(reason)) => {
-            tracing::debug!(%reason, "signed event outside async-stripe's typed model");
-            Ok(())
+            tracing::warn!(%reason, "an authentic payload async-stripe cannot read as an event");
+            Err(Error::BadRequest(format!("{NOT_AN_EVENT}: {reason}")))
         }
         Err(WebhookError::BadHeader(_)) => Err(Error::BadRequest(UNPARSEABLE_HEADER.into())),
         Err(WebhookError::BadSignature) => Err(Error::BadRequest(BAD_SIGNATURE.into())),
@@ -72,6 +60,13 @@ pub fn verify(payload: &str, header: Option<&str>, secret: &str) -> Result<()> {
         )),
     }
 }
+
+/// What Stripe's own libraries answer when the header cannot be parsed at all.
+pub const UNPARSEABLE_HEADER: &str = "Unable to extract timestamp and signatures from header";
+pub const MISSING_HEADER: &str = "No Stripe-Signature header value was provided.";
+pub const NO_V1_SIGNATURE: &str = "No signatures found with expected scheme v1";
+pub const BAD_SIGNATURE: &str = "No signatures found matching the expected signature for payload";
+pub const BAD_TIMESTAMP: &str = "Timestamp outside the tolerance zone";
 
 /// Why a header is not of the form `t=<int>,v1=<sig>[,…]`, in Stripe's words.
 fn header_shape_problem(header: &str) -> Option<&'static str> {
@@ -94,88 +89,6 @@ fn header_shape_problem(header: &str) -> Option<&'static str> {
     } else {
         None
     }
-}
-
-/// The parts of an event we read.
-#[derive(Debug, Deserialize)]
-struct Envelope {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    created: i64,
-    data: EnvelopeData,
-}
-
-#[derive(Debug, Deserialize)]
-struct EnvelopeData {
-    object: Value,
-}
-
-/// A subscription as events carry it.
-#[derive(Debug, Deserialize)]
-struct SubscriptionObject {
-    id: String,
-    customer: Value,
-    status: String,
-    #[serde(default)]
-    items: Option<ItemList>,
-    #[serde(default)]
-    trial_end: Option<i64>,
-    #[serde(default)]
-    ended_at: Option<i64>,
-    /// API versions before 2025-03 report the period on the subscription.
-    #[serde(default)]
-    current_period_start: Option<i64>,
-    #[serde(default)]
-    current_period_end: Option<i64>,
-}
-
-impl SubscriptionObject {
-    /// The current period: the items' (they share one), else the subscription's.
-    fn period(&self) -> Option<Period> {
-        let item = self.items.as_ref().and_then(|items| {
-            items
-                .data
-                .iter()
-                .find_map(|item| Some((item.current_period_start?, item.current_period_end?)))
-        });
-        let top = || Some((self.current_period_start?, self.current_period_end?));
-        let (start, end) = item.or_else(top)?;
-        Some(Period {
-            start,
-            end,
-            trial_end: self.trial_end,
-            ended_at: self.ended_at,
-        })
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ItemList {
-    #[serde(default)]
-    data: Vec<Item>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Item {
-    price: Option<PriceObject>,
-    #[serde(default)]
-    current_period_start: Option<i64>,
-    #[serde(default)]
-    current_period_end: Option<i64>,
-}
-
-#[derive(Debug, Deserialize)]
-struct PriceObject {
-    id: String,
-    #[serde(default)]
-    recurring: Option<Recurring>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Recurring {
-    #[serde(default)]
-    usage_type: Option<String>,
 }
 
 /// A price of a subscription item: its id and, when known, `recurring.usage_type`.
@@ -226,121 +139,107 @@ pub struct Delivery {
     pub invoice: Option<(String, Invoice)>,
 }
 
-/// Reads an authentic event's JSON: 400 when it is not an event at all.
-pub fn read_event(payload: &str) -> Result<Delivery> {
-    let envelope: Envelope = serde_json::from_str(payload)
-        .map_err(|err| Error::BadRequest(format!("the body is not a Stripe event: {err}")))?;
-    let object = &envelope.data.object;
-    let news = match envelope.kind.as_str() {
-        "customer.subscription.created"
-        | "customer.subscription.updated"
-        | "customer.subscription.deleted" => {
-            let sub: SubscriptionObject =
-                serde_json::from_value(object.clone()).map_err(|err| {
-                    Error::BadRequest(format!("the event's subscription is malformed: {err}"))
-                })?;
-            match id_of(&sub.customer) {
-                Some(customer) => News::Subscription(SubscriptionNews {
-                    customer,
-                    period: sub.period(),
-                    prices: sub
-                        .items
-                        .unwrap_or_default()
-                        .data
-                        .into_iter()
-                        .filter_map(|item| item.price)
-                        .map(|price| ItemPrice {
-                            id: price.id,
-                            usage_type: price.recurring.and_then(|r| r.usage_type),
-                        })
-                        .collect(),
-                    id: sub.id,
-                    status: sub.status,
-                    created: envelope.created,
-                }),
-                None => News::Nothing,
-            }
+/// Our fields of async-stripe's typed event.
+fn read(event: Event) -> Delivery {
+    let created = event.created;
+    let (news, invoice) = match &event.data.object {
+        EventObject::CustomerSubscriptionCreated(sub)
+        | EventObject::CustomerSubscriptionUpdated(sub)
+        | EventObject::CustomerSubscriptionDeleted(sub) => (subscription_news(sub, created), None),
+        EventObject::CheckoutSessionCompleted(session) => {
+            let subscription = session.subscription.as_ref().map(|s| s.id().as_str());
+            let news = mentioned(session.customer.as_ref(), subscription, created, true);
+            (news, None)
         }
-        "checkout.session.completed" => {
-            mentioned(object, &object["subscription"], envelope.created, true)
+        EventObject::InvoicePaymentFailed(invoice) => {
+            let subscription = invoice
+                .parent
+                .as_ref()
+                .and_then(|parent| parent.subscription_details.as_ref())
+                .map(|details| details.subscription.id().as_str());
+            let news = mentioned(invoice.customer.as_ref(), subscription, created, false);
+            (news, read_invoice(invoice, created))
         }
-        "invoice.payment_failed" => {
-            // API versions since 2025-03 name it under `parent`; older ones at the top.
-            let subscription = match &object["parent"]["subscription_details"]["subscription"] {
-                Value::Null => &object["subscription"],
-                found => found,
-            };
-            mentioned(object, subscription, envelope.created, false)
+        EventObject::InvoiceFinalized(invoice) | EventObject::InvoicePaid(invoice) => {
+            (News::Nothing, read_invoice(invoice, created))
         }
-        _ => News::Nothing,
+        _ => (News::Nothing, None),
     };
-    let invoice = match envelope.kind.as_str() {
-        "invoice.finalized" | "invoice.paid" | "invoice.payment_failed" => {
-            read_invoice(object, envelope.created)?
-        }
-        _ => None,
-    };
-    Ok(Delivery {
-        event_id: envelope.id,
-        event_type: envelope.kind,
+    Delivery {
+        event_id: event.id.to_string(),
+        event_type: event.type_.as_str().to_owned(),
         news,
         invoice,
+    }
+}
+
+/// A subscription's state as of the event's `created`; nothing for a customer we
+/// could not name.
+fn subscription_news(sub: &stripe_shared::Subscription, created: i64) -> News {
+    let Some(customer) = non_empty(sub.customer.id().as_str()) else {
+        return News::Nothing;
+    };
+    let items = &sub.items.data;
+    // The current period is the items' (they share one).
+    let period = items.first().map(|item| Period {
+        start: item.current_period_start,
+        end: item.current_period_end,
+        trial_end: sub.trial_end,
+        ended_at: sub.ended_at,
+    });
+    News::Subscription(SubscriptionNews {
+        customer,
+        id: sub.id.to_string(),
+        status: sub.status.as_str().to_owned(),
+        prices: items
+            .iter()
+            .map(|item| ItemPrice {
+                id: item.price.id.to_string(),
+                usage_type: item
+                    .price
+                    .recurring
+                    .as_ref()
+                    .map(|r| r.usage_type.as_str().to_owned()),
+            })
+            .collect(),
+        created,
+        period,
     })
 }
 
-/// An invoice as events carry it.
-#[derive(Debug, Deserialize)]
-struct InvoiceObject {
-    id: String,
-    customer: Value,
-    #[serde(default)]
-    number: Option<String>,
-    #[serde(default)]
-    created: i64,
-    #[serde(default)]
-    amount_due: i64,
-    #[serde(default)]
-    amount_paid: i64,
-    #[serde(default)]
-    currency: String,
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    hosted_invoice_url: Option<String>,
-}
-
 /// `(customer, invoice)` of an `invoice.*` event, stamped with the event's `created`.
-fn read_invoice(object: &Value, created: i64) -> Result<Option<(String, Invoice)>> {
-    let invoice: InvoiceObject = serde_json::from_value(object.clone())
-        .map_err(|err| Error::BadRequest(format!("the event's invoice is malformed: {err}")))?;
-    let Some(customer) = id_of(&invoice.customer) else {
-        return Ok(None);
-    };
-    let status = invoice.status.unwrap_or_else(|| "draft".into());
-    Ok(Some((
+fn read_invoice(invoice: &stripe_shared::Invoice, created: i64) -> Option<(String, Invoice)> {
+    let customer = non_empty(invoice.customer.as_ref()?.id().as_str())?;
+    let status = invoice
+        .status
+        .as_ref()
+        .map_or("draft", |status| status.as_str())
+        .to_owned();
+    Some((
         customer,
         Invoice {
             rank: Invoice::rank_of(&status),
-            id: invoice.id,
-            number: invoice.number,
+            id: invoice.id.as_ref()?.to_string(),
+            number: invoice.number.clone(),
             created_at: invoice.created,
             amount_due: invoice.amount_due,
             amount_paid: invoice.amount_paid,
-            currency: invoice.currency,
+            currency: invoice.currency.to_string(),
             status,
-            url: invoice.hosted_invoice_url,
+            url: invoice.hosted_invoice_url.clone(),
             as_of: created,
         },
-    )))
+    ))
 }
 
 fn mentioned(
-    object: &Value,
-    subscription: &Value,
+    customer: Option<&stripe_types::Expandable<stripe_shared::Customer>>,
+    subscription: Option<&str>,
     created: i64,
     new_subscription_is_news: bool,
 ) -> News {
-    match (id_of(&object["customer"]), id_of(subscription)) {
+    let customer = customer.and_then(|c| non_empty(c.id().as_str()));
+    match (customer, subscription.and_then(non_empty)) {
         (Some(customer), Some(subscription)) => News::Mentioned {
             customer,
             subscription,
@@ -351,14 +250,8 @@ fn mentioned(
     }
 }
 
-/// An id given as a string or as an expanded object.
-fn id_of(value: &Value) -> Option<String> {
-    match value {
-        Value::String(id) => Some(id.clone()),
-        Value::Object(object) => object.get("id").and_then(Value::as_str).map(str::to_owned),
-        _ => None,
-    }
-    .filter(|id| !id.is_empty())
+fn non_empty(id: &str) -> Option<String> {
+    (!id.is_empty()).then(|| id.to_owned())
 }
 
 #[cfg(test)]

@@ -90,12 +90,17 @@ async fn two_hundred_shuffled_deliveries_with_duplicates_end_in_the_newest_state
                 _ if status == "canceled" => "customer.subscription.deleted",
                 _ => "customer.subscription.updated",
             };
-            let payload = json!({
-                "id": format!("evt_storm{n}_{k}"), "object": "event", "type": kind, "created": start + k as i64 * 60,
-                "data": { "object": { "id": subscription, "object": "subscription", "customer": user.id, "status": status,
-                    "items": { "object": "list", "data": [{ "price": { "id": catalog.monthly_price.id, "recurring": { "usage_type": "licensed" } } }] } } }
-            })
-            .to_string();
+            let payload = devchat_kit::event(
+                kind,
+                start + k as i64 * 60,
+                devchat_kit::subscription(
+                    &subscription,
+                    &user.id,
+                    status,
+                    &catalog.monthly_price.id,
+                    "licensed",
+                ),
+            );
             deliveries.push(payload);
             if k == EVENTS_PER_USER - 1 {
                 newest.push((user.id.clone(), subscription.clone(), status));

@@ -10,18 +10,21 @@ use devchat_kit::{Options, Route, Stack, browser_request, eventually, sign_up};
 use serde_json::{Value, json};
 
 fn invoice_event(kind: &str, created: i64, customer: &str, status: &str, paid: i64) -> String {
-    json!({
-        "id": format!("evt_{}", uuid::Uuid::new_v4().simple()),
-        "object": "event", "api_version": "2026-09-30.endive", "created": created,
-        "livemode": false, "pending_webhooks": 1, "type": kind,
-        "data": { "object": {
-            "id": "in_order", "object": "invoice", "customer": customer, "number": "DC-0001",
-            "created": 1_000, "amount_due": 24_000, "amount_paid": paid, "currency": "usd",
-            "status": status, "hosted_invoice_url": "https://invoice.example/i/in_order",
-            "parent": null
-        } }
-    })
-    .to_string()
+    let mut invoice = devchat_kit::invoice("in_order", customer, status);
+    for (field, value) in [
+        ("number", json!("DC-0001")),
+        ("created", json!(1_000)),
+        ("amount_due", json!(24_000)),
+        ("amount_paid", json!(paid)),
+        ("currency", json!("usd")),
+        (
+            "hosted_invoice_url",
+            json!("https://invoice.example/i/in_order"),
+        ),
+    ] {
+        invoice[field] = value;
+    }
+    devchat_kit::event(kind, created, invoice)
 }
 
 async fn deliver(stack: &Stack, payload: &str) -> Value {

@@ -6,7 +6,7 @@
 use devchat::store::Store;
 use devchat_kit::{Answer, Options, Route, Stack, WEBHOOK_SECRET, browser_request, sign_up};
 use lambda_http::Body;
-use serde_json::{Value, json};
+use serde_json::Value;
 use stripe_webhook::Webhook;
 
 fn now() -> i64 {
@@ -16,7 +16,7 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-/// A `customer.subscription.*` event as Stripe sends it (the fields we read and a few more).
+/// A `customer.subscription.*` event as Stripe sends it.
 fn subscription_event(
     kind: &str,
     created: i64,
@@ -26,25 +26,8 @@ fn subscription_event(
     price: &str,
     usage: &str,
 ) -> String {
-    json!({
-        "id": format!("evt_{}", uuid::Uuid::new_v4().simple()),
-        "object": "event",
-        "api_version": "2026-09-30.endive",
-        "created": created,
-        "livemode": false,
-        "pending_webhooks": 1,
-        "request": { "id": null, "idempotency_key": null },
-        "type": kind,
-        "data": { "object": {
-            "id": sub, "object": "subscription", "customer": customer, "status": status,
-            "metadata": { "challenge_id": "x" },
-            "items": { "object": "list", "data": [{
-                "id": "si_1", "object": "subscription_item", "quantity": 1,
-                "price": { "id": price, "object": "price", "recurring": { "interval": "month", "usage_type": usage } }
-            }] }
-        } }
-    })
-    .to_string()
+    let object = devchat_kit::subscription(sub, customer, status, price, usage);
+    devchat_kit::event(kind, created, object)
 }
 
 async fn deliver(stack: &Stack, payload: &str, signature: Option<&str>) -> (u16, Value) {
@@ -262,11 +245,11 @@ async fn events_of_the_same_second_converge_in_either_order() {
 #[tokio::test]
 async fn unknown_events_and_customers_are_acknowledged() {
     let stack = Stack::start(Options::provisioned()).await;
-    let other_type = json!({
-        "id": "evt_other", "object": "event", "created": now(), "livemode": false, "pending_webhooks": 1,
-        "type": "product.updated", "data": { "object": { "id": "prod_1", "object": "product" } }
-    })
-    .to_string();
+    let other_type = devchat_kit::event(
+        "product.updated",
+        now(),
+        devchat_kit::stripe_object("product"),
+    );
     let (status, answer) = deliver_signed(&stack, &other_type).await;
     assert_eq!(
         (status, answer["outcome"].as_str()),

@@ -1,7 +1,9 @@
-//! The webhook wire format: signatures, Stripe's messages, and decoding.
+//! The webhook wire format: signatures, Stripe's messages, and decoding through
+//! async-stripe's typed model (objects from `shared/tests/fixtures`, as the emulator
+//! renders them).
 
 use super::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const SECRET: &str = "whsec_unit_test";
 
@@ -12,6 +14,10 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
+fn fixture(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
+
 fn event(kind: &str, created: i64, object: Value) -> String {
     json!({
         "id": "evt_1", "object": "event", "created": created, "livemode": false,
@@ -20,18 +26,33 @@ fn event(kind: &str, created: i64, object: Value) -> String {
     .to_string()
 }
 
+/// `sub_1` of `cus_1`, one item of `price_x` whose period is 100–200, trial to 150.
 fn subscription_object(status: &str, usage_type: &str) -> Value {
-    json!({
-        "id": "sub_1", "object": "subscription", "customer": "cus_1", "status": status,
-        "trial_end": 150, "current_period_start": 1, "current_period_end": 2,
-        "items": { "object": "list", "data": [
-            { "id": "si_1", "current_period_start": 100, "current_period_end": 200,
-              "price": { "id": "price_x", "recurring": { "interval": "month", "usage_type": usage_type } } }
-        ] }
-    })
+    let mut sub = fixture(include_str!("../../../tests/fixtures/subscription.json"));
+    for (field, value) in [
+        ("id", json!("sub_1")),
+        ("customer", json!("cus_1")),
+        ("status", json!(status)),
+        ("trial_end", json!(150)),
+        ("ended_at", Value::Null),
+    ] {
+        sub[field] = value;
+    }
+    let item = &mut sub["items"]["data"][0];
+    item["current_period_start"] = json!(100);
+    item["current_period_end"] = json!(200);
+    item["price"]["id"] = json!("price_x");
+    item["price"]["recurring"]["usage_type"] = json!(usage_type);
+    sub
 }
 
-fn message(result: Result<()>) -> String {
+/// `payload`, delivered signed with [`SECRET`] now.
+fn read(payload: &str) -> Result<Delivery> {
+    let header = Webhook::generate_test_header(payload, SECRET, None);
+    delivery(payload, Some(&header), SECRET)
+}
+
+fn message(result: Result<Delivery>) -> String {
     match result.unwrap_err() {
         Error::BadRequest(message) => message,
         other => panic!("expected 400, got {other:?}"),
@@ -46,12 +67,12 @@ fn accepts_a_valid_signature_and_any_matching_v1() {
         subscription_object("active", "licensed"),
     );
     let good = Webhook::generate_test_header(&payload, SECRET, None);
-    assert!(verify(&payload, Some(&good), SECRET).is_ok());
+    assert!(delivery(&payload, Some(&good), SECRET).is_ok());
     let other = Webhook::generate_test_header(&payload, "whsec_other", None);
     let (_, other_v1) = other.split_once(',').unwrap();
-    let (_, good_v1) = good.split_once(',').unwrap();
-    let (t, _) = good.split_once(',').unwrap();
-    assert!(verify(&payload, Some(&format!("{t},{other_v1},{good_v1}")), SECRET).is_ok());
+    let (t, good_v1) = good.split_once(',').unwrap();
+    let both = format!("{t},{other_v1},{good_v1}");
+    assert!(delivery(&payload, Some(&both), SECRET).is_ok());
 }
 
 #[test]
@@ -61,47 +82,59 @@ fn rejects_bad_signatures_with_stripes_messages() {
         now(),
         subscription_object("active", "licensed"),
     );
+    let check = |payload: &str, header: Option<&str>| message(delivery(payload, header, SECRET));
     let good = Webhook::generate_test_header(&payload, SECRET, None);
     let altered = payload.replacen("active", "activf", 1);
-    assert_eq!(
-        message(verify(&altered, Some(&good), SECRET)),
-        BAD_SIGNATURE
-    );
+    assert_eq!(check(&altered, Some(&good)), BAD_SIGNATURE);
     let wrong = Webhook::generate_test_header(&payload, "whsec_wrong", None);
-    assert_eq!(
-        message(verify(&payload, Some(&wrong), SECRET)),
-        BAD_SIGNATURE
-    );
+    assert_eq!(check(&payload, Some(&wrong)), BAD_SIGNATURE);
     let old = Webhook::generate_test_header(&payload, SECRET, Some(now() - 301));
-    assert_eq!(message(verify(&payload, Some(&old), SECRET)), BAD_TIMESTAMP);
+    assert_eq!(check(&payload, Some(&old)), BAD_TIMESTAMP);
     for malformed in ["", "garbage", "t=abc,v1=00", "v1=00", "t=1,v1"] {
         assert_eq!(
-            message(verify(&payload, Some(malformed), SECRET)),
+            check(&payload, Some(malformed)),
             UNPARSEABLE_HEADER,
             "{malformed:?}"
         );
     }
     assert_eq!(
-        message(verify(&payload, Some(&format!("t={}", now())), SECRET)),
+        check(&payload, Some(&format!("t={}", now()))),
         NO_V1_SIGNATURE
     );
-    assert_eq!(message(verify(&payload, None, SECRET)), MISSING_HEADER);
+    assert_eq!(check(&payload, None), MISSING_HEADER);
 }
 
 #[test]
-fn authentic_payloads_outside_the_typed_model_are_accepted() {
-    let payload = r#"{"id":"evt_9","type":"some.future_event","created":1}"#;
-    let header = Webhook::generate_test_header(payload, SECRET, None);
-    assert!(verify(payload, Some(&header), SECRET).is_ok());
-    assert!(matches!(
-        read_event(payload).unwrap_err(),
-        crate::Error::BadRequest(_)
-    ));
+fn authentic_payloads_that_are_no_event_of_our_version_are_refused() {
+    // Not an event at all; and a subscription missing what the API version requires.
+    let mut incomplete = subscription_object("active", "licensed");
+    incomplete.as_object_mut().unwrap().remove("items");
+    for payload in [
+        r#"{"id":"evt_9","type":"some.future_event","created":1}"#.to_owned(),
+        event("customer.subscription.updated", 1, incomplete),
+    ] {
+        assert!(
+            message(read(&payload)).starts_with(NOT_AN_EVENT),
+            "{payload}"
+        );
+    }
+}
+
+#[test]
+fn events_of_types_the_model_does_not_know_are_nothing_for_us() {
+    let payload = event(
+        "some.future_event",
+        1,
+        json!({ "id": "x_1", "object": "x" }),
+    );
+    let delivery = read(&payload).unwrap();
+    assert_eq!(delivery.event_type, "some.future_event");
+    assert_eq!((delivery.news, delivery.invoice), (News::Nothing, None));
 }
 
 #[test]
 fn reads_subscription_events() {
-    let delivery = read_event(&event(
+    let delivery = read(&event(
         "customer.subscription.deleted",
         42,
         subscription_object("canceled", "metered"),
@@ -139,19 +172,38 @@ fn reads_subscription_events() {
     );
 }
 
+/// `in_1` of `cus_1`, paid, of subscription `sub_1`.
+fn invoice_object() -> Value {
+    let mut invoice = fixture(include_str!("../../../tests/fixtures/invoice.json"));
+    for (field, value) in [
+        ("id", json!("in_1")),
+        ("customer", json!("cus_1")),
+        ("number", json!("ABC-0001")),
+        ("created", json!(90)),
+        ("amount_due", json!(24000)),
+        ("amount_paid", json!(24000)),
+        ("currency", json!("usd")),
+        ("status", json!("paid")),
+        (
+            "hosted_invoice_url",
+            json!("https://invoice.stripe.com/i/x"),
+        ),
+    ] {
+        invoice[field] = value;
+    }
+    invoice["parent"]["subscription_details"]["subscription"] = json!("sub_1");
+    invoice
+}
+
 #[test]
 fn reads_invoice_events() {
-    let invoice = json!({
-        "id": "in_1", "object": "invoice", "customer": "cus_1", "number": "ABC-0001",
-        "created": 90, "amount_due": 24000, "amount_paid": 24000, "currency": "usd",
-        "status": "paid", "hosted_invoice_url": "https://invoice.stripe.com/i/x"
-    });
+    let invoice = invoice_object();
     for kind in [
         "invoice.finalized",
         "invoice.paid",
         "invoice.payment_failed",
     ] {
-        let (customer, read) = read_event(&event(kind, 95, invoice.clone()))
+        let (customer, read) = read(&event(kind, 95, invoice.clone()))
             .unwrap()
             .invoice
             .expect(kind);
@@ -162,51 +214,39 @@ fn reads_invoice_events() {
         );
         assert_eq!(read.url.as_deref(), Some("https://invoice.stripe.com/i/x"));
     }
-    let other = read_event(&event("invoice.created", 95, invoice)).unwrap();
+    let other = read(&event("invoice.created", 95, invoice)).unwrap();
     assert_eq!(other.invoice, None, "not an event we subscribe to");
+}
+
+/// `cus_1`'s `sub_1`, named by an event at `created`.
+fn mentioned_sub_1(created: i64, new_subscription_is_news: bool) -> News {
+    News::Mentioned {
+        customer: "cus_1".into(),
+        subscription: "sub_1".into(),
+        created,
+        new_subscription_is_news,
+    }
 }
 
 #[test]
 fn reads_events_that_name_a_subscription() {
-    let session = json!({ "id": "cs_1", "object": "checkout.session", "customer": "cus_1", "subscription": "sub_1" });
-    let news = read_event(&event("checkout.session.completed", 7, session))
+    let mut session = fixture(include_str!(
+        "../../../tests/fixtures/checkout_session.json"
+    ));
+    session["customer"] = json!("cus_1");
+    session["subscription"] = json!("sub_1");
+    let news = read(&event("checkout.session.completed", 7, session))
         .unwrap()
         .news;
+    assert_eq!(news, mentioned_sub_1(7, true));
+    let news = read(&event("invoice.payment_failed", 8, invoice_object()))
+        .unwrap()
+        .news;
+    assert_eq!(news, mentioned_sub_1(8, false));
+    let mut one_off = invoice_object();
+    one_off["parent"] = Value::Null;
     assert_eq!(
-        news,
-        News::Mentioned {
-            customer: "cus_1".into(),
-            subscription: "sub_1".into(),
-            created: 7,
-            new_subscription_is_news: true
-        }
-    );
-    for invoice in [
-        json!({ "id": "in_1", "customer": "cus_1", "parent": { "subscription_details": { "subscription": "sub_1" } } }),
-        json!({ "id": "in_1", "customer": { "id": "cus_1" }, "subscription": "sub_1" }),
-    ] {
-        let news = read_event(&event("invoice.payment_failed", 8, invoice))
-            .unwrap()
-            .news;
-        assert_eq!(
-            news,
-            News::Mentioned {
-                customer: "cus_1".into(),
-                subscription: "sub_1".into(),
-                created: 8,
-                new_subscription_is_news: false
-            }
-        );
-    }
-    let one_off = json!({ "id": "in_2", "customer": "cus_1", "parent": null });
-    assert_eq!(
-        read_event(&event("invoice.payment_failed", 8, one_off))
-            .unwrap()
-            .news,
-        News::Nothing
-    );
-    assert_eq!(
-        read_event(&event("customer.created", 8, json!({ "id": "cus_1" })))
+        read(&event("invoice.payment_failed", 8, one_off))
             .unwrap()
             .news,
         News::Nothing

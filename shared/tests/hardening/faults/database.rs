@@ -48,10 +48,17 @@ async fn a_database_outage_answers_503_and_loses_nothing() {
 
     proxy.cut();
     let monthly = json!({ "price": catalog.monthly_price.id }).to_string();
-    let event = json!({ "id": "evt_outage", "object": "event", "type": "customer.subscription.updated", "created": devchat_kit::now(),
-        "data": { "object": { "id": subscription.id, "object": "subscription", "customer": subscriber.id, "status": "past_due",
-            "items": { "data": [{ "price": { "id": catalog.monthly_price.id } }] } } } })
-    .to_string();
+    let event = devchat_kit::event(
+        "customer.subscription.updated",
+        devchat_kit::now(),
+        devchat_kit::subscription(
+            &subscription.id,
+            &subscriber.id,
+            "past_due",
+            &catalog.monthly_price.id,
+            "licensed",
+        ),
+    );
     // The catalog this instance read less than a minute ago is answered from memory
     // (store::CATALOG_LIFETIME); every route that needs the database answers 503.
     let offerings = Route::Offerings
