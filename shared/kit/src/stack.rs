@@ -148,28 +148,31 @@ impl Stack {
             .ensure_sender()
             .await
             .expect("verifying the sender in SES");
-        let catalog = match options.provision {
-            true => Some(provision(app).await),
-            false => None,
-        };
-        Stack {
+        let mut stack = Stack {
             emulator,
             dynamo,
             config,
             app,
-            catalog,
+            catalog: None,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("HTTP client"),
             moto: Some(moto),
             _emulator: process,
+        };
+        if options.provision {
+            stack.catalog = Some(stack.provision().await);
         }
+        stack
     }
 
     /// Provisions the catalog (as `make up` and the custom resource do): must succeed.
     pub async fn provision(&self) -> Catalog {
-        provision(self.app).await
+        let app = self.app;
+        devchat::catalog::provision(&app.stripe, &app.store, &app.config)
+            .await
+            .expect("provisioning")
     }
 
     /// The catalog provisioned at start ([`Options::provision`]).
@@ -418,12 +421,6 @@ fn app_env(stripe: &str, app_url: &str) -> Vec<(&'static str, String)> {
 fn config(emulator: &str) -> Config {
     let vars: HashMap<&str, String> = app_env(emulator, crate::APP_URL).into_iter().collect();
     Config::from_lookup(|name| vars.get(name).cloned()).expect("test config")
-}
-
-async fn provision(app: &App) -> Catalog {
-    devchat::catalog::provision(&app.stripe, &app.store, &app.config)
-        .await
-        .expect("provisioning")
 }
 
 /// The app on this stack's emulator, with DynamoDB at `dynamo` and SES at `ses`.
