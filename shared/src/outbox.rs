@@ -31,7 +31,11 @@
 //!   SES accepted the mail but before marking it leaves a claim that goes stale after
 //!   [`MAIL_CLAIM_SECONDS`], and the mail is sent again: at least once, twice only then.
 //!   Each claim carries a token of its own, so when the SDK retries a claim whose
-//!   first attempt went through (its answer lost), the claim is still ours.
+//!   first attempt went through (its answer lost), the claim is still ours; a claim
+//!   that failed (perhaps written, unanswered) or whose send failed is given up by that
+//!   token, so the next drain need not wait for it to go stale. Once SES took the
+//!   mail, marking it is tried [`MARK_TRIES`] times: unmarked, it would be sent again.
+//!   `tests/hardening/session_faults.rs` fails each DynamoDB call of a click in turn.
 //! - Neither ever fails the customer's click: a failure is logged and left to the next drain.
 
 use aws_sdk_sesv2::primitives::{DateTime, DateTimeFormat};
@@ -49,6 +53,8 @@ use crate::{
 pub const MAIL_CLAIM_SECONDS: i64 = 60;
 /// Stripe counts a meter event identifier once within 24 hours: past this, we do not resend.
 pub const METER_WINDOW_SECONDS: i64 = 23 * 3_600;
+/// How often a sender tries to mark an email that SES accepted.
+pub const MARK_TRIES: u32 = 3;
 /// Entries one webhook delivery drains at most.
 pub const DRAIN_LIMIT: usize = 20;
 
@@ -94,30 +100,66 @@ impl<S: StripeApi, D: Store + BillingStore, M: Mailer> Senders<'_, S, D, M> {
         }
         if !session.notified {
             let at = now();
-            let claimed = self
+            let token = uuid::Uuid::new_v4().to_string();
+            let claimed = match self
                 .store
-                .claim_session_mail(&user.id, &session.id, at, at - MAIL_CLAIM_SECONDS)
-                .await?;
-            // Sent already, or another sender holds it (or the store refused the
-            // claim): the next drain looks again.
+                .claim_session_mail(&user.id, &session.id, &token, at, at - MAIL_CLAIM_SECONDS)
+                .await
+            {
+                Ok(claimed) => claimed,
+                Err(err) => {
+                    // The claim may have been written with its answer lost: give it up,
+                    // or the next drain would wait for it to go stale.
+                    self.release(user, session, &token).await;
+                    return Err(err);
+                }
+            };
+            // Sent already, or another sender holds it: the next drain looks again.
             if !claimed {
                 return Ok(false);
             }
             let message = owner_message(self.config, user, session);
             if let Err(err) = self.mail.send(&message).await {
-                self.store
-                    .release_session_mail(&user.id, &session.id)
-                    .await
-                    .inspect_err(|e| tracing::warn!(error = %e, "releasing a mail claim"))
-                    .ok();
+                self.release(user, session, &token).await;
                 return Err(err);
             }
-            self.store
-                .mark_session(&user.id, &session.id, SessionMark::Notified)
-                .await?;
+            self.mark_sent(user, session).await?;
             tracing::info!(customer = %user.id, session = %session.id, "owner told of a session request");
         }
         Ok(metered)
+    }
+
+    /// Gives up this sender's claim on the request's email; a failure is logged (the
+    /// claim then goes stale after [`MAIL_CLAIM_SECONDS`]).
+    async fn release(&self, user: &User, session: &SessionRequest, token: &str) {
+        if let Err(err) = (self.store)
+            .release_session_mail(&user.id, &session.id, token)
+            .await
+        {
+            tracing::warn!(error = %err, "releasing a mail claim");
+        }
+    }
+
+    /// Marks the request's email sent once SES took it. Tried [`MARK_TRIES`] times
+    /// (each one the SDK's own retries): left unmarked, the claim would go stale and
+    /// the owner be emailed twice.
+    async fn mark_sent(&self, user: &User, session: &SessionRequest) -> Result<()> {
+        let mut pause = std::time::Duration::from_millis(100);
+        for _ in 1..MARK_TRIES {
+            match (self.store)
+                .mark_session(&user.id, &session.id, SessionMark::Notified)
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(err) => tracing::warn!(error = %err, "marking a sent email; trying again"),
+            }
+            tokio::time::sleep(pause).await;
+            pause *= 4;
+        }
+        (self.store)
+            .mark_session(&user.id, &session.id, SessionMark::Notified)
+            .await
+            .inspect_err(|_| tracing::error!(customer = %user.id, session = %session.id, "the owner's email was sent but could not be marked: it may be sent again"))
     }
 
     /// [`Self::settle`] for each of `sessions`, then drops the settled ones from the

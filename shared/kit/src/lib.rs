@@ -26,7 +26,7 @@ pub use call::{
     sign_up, subscribe,
 };
 pub use listen::{Listen, Watch, WebhookServer};
-pub use proxy::Proxy;
+pub use proxy::{Fault, Proxy};
 pub use stack::{Emulator, Options, SentMail, Stack};
 pub use stripe_emulator::control_client::{
     CARD_CHARGE_FAILS, CARD_OK, Card, Control, ControlError, Paid,

@@ -43,20 +43,25 @@ pub trait BillingStore: Send + Sync {
         id: &str,
         mark: SessionMark,
     ) -> impl Future<Output = Result<()>> + Send;
-    /// Claims the sending of the request's email at `now` unless it is sent, or claimed
-    /// since `stale_before` by another sender. Returns whether the claim is ours.
+    /// Claims the sending of the request's email at `now` for the sender `token`,
+    /// unless it is sent, or claimed since `stale_before` by another sender. Returns
+    /// whether the claim is ours.
     fn claim_session_mail(
         &self,
         user_id: &str,
         id: &str,
+        token: &str,
         now: i64,
         stale_before: i64,
     ) -> impl Future<Output = Result<bool>> + Send;
-    /// Gives a claim up (the send failed), so the next drain tries at once.
+    /// Gives up the claim of `token`, if it holds one (the send failed, or the claim
+    /// may have gone through unanswered), so the next drain tries at once; another
+    /// sender's claim stays.
     fn release_session_mail(
         &self,
         user_id: &str,
         id: &str,
+        token: &str,
     ) -> impl Future<Output = Result<()>> + Send;
     /// Writes the invoice unless the stored one is newer by (`as_of`, `rank`).
     /// Returns whether it was written.

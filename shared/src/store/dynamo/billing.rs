@@ -156,6 +156,7 @@ impl BillingStore for DynamoStore {
         &self,
         user_id: &str,
         id: &str,
+        token: &str,
         now: i64,
         stale_before: i64,
     ) -> Result<bool> {
@@ -165,7 +166,7 @@ impl BillingStore for DynamoStore {
             .condition_expression(
                 "attribute_exists(#s.#id) AND #s.#id.notified = :f AND (attribute_not_exists(#s.#id.mailClaim) OR #s.#id.mailClaim < :stale OR #s.#id.mailClaimBy = :by)",
             )
-            .expression_attribute_values(":by", s(&uuid::Uuid::new_v4().to_string()))
+            .expression_attribute_values(":by", s(token))
             .expression_attribute_names("#s", "sessions")
             .expression_attribute_names("#id", id)
             .expression_attribute_values(":now", n(now))
@@ -180,16 +181,23 @@ impl BillingStore for DynamoStore {
         }
     }
 
-    async fn release_session_mail(&self, user_id: &str, id: &str) -> Result<()> {
-        self.update_user(user_id)
+    async fn release_session_mail(&self, user_id: &str, id: &str, token: &str) -> Result<()> {
+        let released = self
+            .update_user(user_id)
             .update_expression("REMOVE #s.#id.mailClaim, #s.#id.mailClaimBy")
-            .condition_expression("attribute_exists(#s.#id)")
+            .condition_expression("#s.#id.mailClaimBy = :by")
             .expression_attribute_names("#s", "sessions")
             .expression_attribute_names("#id", id)
+            .expression_attribute_values(":by", s(token))
             .send()
-            .await
-            .map_err(|err| storage("releasing a session's email", err))?;
-        Ok(())
+            .await;
+        match released {
+            // Not ours (never taken, or taken over): nothing to give up.
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            other => other
+                .map(|_| ())
+                .map_err(|err| storage("releasing a session's email", err)),
+        }
     }
 
     async fn save_invoice(&self, user_id: &str, invoice: &Invoice) -> Result<bool> {
