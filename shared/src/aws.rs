@@ -35,10 +35,25 @@ fn timeouts() -> TimeoutConfig {
         .build()
 }
 
+/// A local moto server applies DynamoDB writes one at a time (scripts/moto_server.py)
+/// at tens of milliseconds each on a busy machine, so a test's burst of writes queues
+/// for seconds: the local clients wait for it (an unreachable moto still fails at once).
+fn local_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(20))
+        .operation_timeout(Duration::from_secs(60))
+        .build()
+}
+
 /// The SDK's configuration with our HTTPS client (rustls on ring, the one crypto provider
 /// in our binaries, trusting [`AMAZON_ROOTS`]; plain `http://` endpoints work as well)
-/// and [`timeouts`].
-fn sdk_config(region: Region, credentials: SharedCredentialsProvider) -> Result<SdkConfig> {
+/// and `timeouts`.
+fn sdk_config(
+    region: Region,
+    credentials: SharedCredentialsProvider,
+    timeouts: TimeoutConfig,
+) -> Result<SdkConfig> {
     let roots = AMAZON_ROOTS.iter().fold(TrustStore::empty(), |roots, pem| {
         roots.with_pem_certificate(*pem)
     });
@@ -55,7 +70,7 @@ fn sdk_config(region: Region, credentials: SharedCredentialsProvider) -> Result<
         .region(region)
         .credentials_provider(credentials)
         .http_client(http)
-        .timeout_config(timeouts())
+        .timeout_config(timeouts)
         .build())
 }
 
@@ -69,7 +84,7 @@ pub(crate) async fn from_env() -> Result<SdkConfig> {
         .await
         .ok_or_else(|| Error::Internal("configuration: AWS_REGION is not set".into()))?;
     let credentials = SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new());
-    sdk_config(region, credentials)
+    sdk_config(region, credentials, timeouts())
 }
 
 /// Dummy credentials in us-east-1, nothing read from the environment: for a local
@@ -79,6 +94,7 @@ pub(crate) fn local() -> Result<SdkConfig> {
     sdk_config(
         Region::new("us-east-1"),
         SharedCredentialsProvider::new(credentials),
+        local_timeouts(),
     )
 }
 

@@ -16,8 +16,10 @@
 //! in, but locally the stack is `cargo lambda watch` + moto server: moto keeps a
 //! stream's records yet nothing invokes a function from them, so the path customers
 //! take in AWS would be one no local test runs. The outbox works the same in both.
-//! (Its limit: with neither clicks nor webhooks, a failed email waits for the next;
-//! Stripe's renewal events come at least monthly. A scheduled drain is the next step.)
+//! With neither clicks nor webhooks, a scheduled function (`outbox`, every 5 minutes
+//! in AWS: [`crate::api::outbox`]) drains it, so a failed email waits minutes at most.
+//! Locally nothing schedules it (`cargo lambda watch` serves HTTP only); the tests
+//! call its handler.
 //!
 //! # Once, and not twice
 //!
@@ -185,17 +187,23 @@ impl<S: StripeApi, D: Store + BillingStore, M: Mailer> Senders<'_, S, D, M> {
     }
 
     /// Settles up to [`DRAIN_LIMIT`] outbox entries (after a webhook delivery).
-    /// Entries whose request is settled or absent leave the outbox. Never fails: a
-    /// failure is logged.
-    pub async fn drain(&self) {
+    pub async fn drain(&self) -> usize {
+        self.drain_up_to(DRAIN_LIMIT).await
+    }
+
+    /// Settles up to `limit` outbox entries; returns how many it looked at. Entries
+    /// whose request is settled or absent leave the outbox. Never fails: a failure is
+    /// logged.
+    pub async fn drain_up_to(&self, limit: usize) -> usize {
         let pending = match self.store.outbox_pending().await {
             Ok(pending) => pending,
             Err(err) => {
                 tracing::warn!(error = %err, "reading the outbox");
-                return;
+                return 0;
             }
         };
-        for item in pending.into_iter().take(DRAIN_LIMIT) {
+        let taken = pending.len().min(limit);
+        for item in pending.into_iter().take(limit) {
             let Some((user_id, session_id)) = item.split_once('#') else {
                 continue;
             };
@@ -221,6 +229,7 @@ impl<S: StripeApi, D: Store + BillingStore, M: Mailer> Senders<'_, S, D, M> {
                 }
             }
         }
+        taken
     }
 }
 

@@ -34,7 +34,9 @@ pub enum Emulator {
 #[derive(Debug, Clone)]
 pub struct Options {
     pub emulator: Emulator,
-    /// moto server's executable.
+    /// moto server's executable (`moto_server` in a virtualenv). The stack runs moto
+    /// through `scripts/moto_server.py` with that virtualenv's `python`, which applies
+    /// DynamoDB writes one at a time (conditional writes atomic, as in DynamoDB).
     pub moto: PathBuf,
     /// Provisions the catalog (as `make up` does) before the test starts.
     pub provision: bool,
@@ -130,7 +132,15 @@ impl Stack {
             options.moto.display()
         );
         let moto = spawn(
-            Command::new(&options.moto).args(["-H", "127.0.0.1", "-p", &moto_port.to_string()]),
+            Command::new(options.moto.with_file_name("python")).args([
+                &workspace_root()
+                    .join("scripts/moto_server.py")
+                    .to_string_lossy(),
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &moto_port.to_string(),
+            ]),
             &format!("moto-{moto_port}"),
         );
         let (emulator_url, process) = start_emulator(&options.emulator);
