@@ -219,7 +219,7 @@ async fn concurrent_conditional_writes_let_exactly_one_through() {
                 mail_claim_by: None,
             };
             let id = user.id.clone();
-            async move { stack.app.store.add_session(&id, &request, true).await }
+            async move { stack.app.store.add_session(&id, &request, true, &[]).await }
         }))
         .await;
         let added = answers

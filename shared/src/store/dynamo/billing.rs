@@ -1,6 +1,6 @@
 //! [`BillingStore`] on the DynamoDB table: session requests and invoices as maps on
 //! the user's item (`sessions.{id}`, `invoices.{id}`), each entry written by one
-//! conditional `UpdateItem`; the monthly periods already used as a number set
+//! conditional `UpdateItem`, which also removes the entries pruning drops; the monthly periods already used as a number set
 //! (`monthlyPeriods`); the outbox as a string set on one item (`OUTBOX`).
 
 use std::collections::HashMap;
@@ -39,6 +39,21 @@ fn s(value: &str) -> AttributeValue {
 
 fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
+}
+
+/// ` REMOVE #m.#d0, #m.#d1 …` for the entries `drop` names in the map `#m` (empty
+/// when there are none), with the names to bind.
+fn removal(map: &str, drop: &[String]) -> (String, Vec<(String, String)>) {
+    let names: Vec<(String, String)> = drop
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (format!("#d{i}"), id.clone()))
+        .collect();
+    let paths: Vec<String> = names.iter().map(|(n, _)| format!("{map}.{n}")).collect();
+    match paths.is_empty() {
+        true => (String::new(), names),
+        false => (format!(" REMOVE {}", paths.join(", ")), names),
+    }
 }
 
 impl DynamoStore {
@@ -94,19 +109,25 @@ impl BillingStore for DynamoStore {
         user_id: &str,
         session: &SessionRequest,
         one_per_period: bool,
+        drop: &[String],
     ) -> Result<SessionAdded> {
         let value: AttributeValue =
             to_attribute_value(session).map_err(|err| mapping("adding a session", err))?;
         let period = session.period_start.unwrap_or(0);
+        let drop: Vec<String> = drop.iter().filter(|d| **d != session.id).cloned().collect();
+        let (remove, names) = removal("#s", &drop);
         let build = || {
-            let request = self
+            let mut request = self
                 .update_user(user_id)
                 .expression_attribute_names("#s", "sessions")
                 .expression_attribute_names("#id", &session.id)
                 .expression_attribute_values(":v", value.clone());
+            for (name, id) in &names {
+                request = request.expression_attribute_names(name, id);
+            }
             if one_per_period {
                 request
-                    .update_expression("SET #s.#id = :v ADD monthlyPeriods :p")
+                    .update_expression(format!("SET #s.#id = :v ADD monthlyPeriods :p{remove}"))
                     .condition_expression(
                         "attribute_exists(pk) AND attribute_not_exists(#s.#id) AND NOT contains(monthlyPeriods, :period)",
                     )
@@ -114,7 +135,7 @@ impl BillingStore for DynamoStore {
                     .expression_attribute_values(":period", n(period))
             } else {
                 request
-                    .update_expression("SET #s.#id = :v")
+                    .update_expression(format!("SET #s.#id = :v{remove}"))
                     .condition_expression("attribute_exists(pk) AND attribute_not_exists(#s.#id)")
             }
         };
@@ -200,12 +221,23 @@ impl BillingStore for DynamoStore {
         }
     }
 
-    async fn save_invoice(&self, user_id: &str, invoice: &Invoice) -> Result<bool> {
+    async fn save_invoice(
+        &self,
+        user_id: &str,
+        invoice: &Invoice,
+        drop: &[String],
+    ) -> Result<bool> {
         let value: AttributeValue =
             to_attribute_value(invoice).map_err(|err| mapping("saving an invoice", err))?;
+        let drop: Vec<String> = drop.iter().filter(|d| **d != invoice.id).cloned().collect();
+        let (remove, names) = removal("#i", &drop);
         let build = || {
-            self.update_user(user_id)
-                .update_expression("SET #i.#id = :v")
+            let mut request = self.update_user(user_id);
+            for (name, id) in &names {
+                request = request.expression_attribute_names(name, id);
+            }
+            request
+                .update_expression(format!("SET #i.#id = :v{remove}"))
                 .condition_expression(
                     "attribute_exists(pk) AND (attribute_not_exists(#i.#id) OR #i.#id.asOf < :a OR (#i.#id.asOf = :a AND #i.#id.#rank < :r))",
                 )
