@@ -279,6 +279,22 @@ mod tests {
         }
     }
 
+    /// A paid monthly invoice `in_{n}`, created at `n`.
+    fn invoice(n: i64) -> Invoice {
+        Invoice {
+            id: format!("in_{n:02}"),
+            number: None,
+            created_at: n,
+            amount_due: 6_000,
+            amount_paid: 6_000,
+            currency: "usd".into(),
+            status: "paid".into(),
+            url: None,
+            as_of: n,
+            rank: 3,
+        }
+    }
+
     fn session(id: &str, at: i64, period: i64) -> SessionRequest {
         SessionRequest {
             id: id.into(),
@@ -354,18 +370,6 @@ mod tests {
     #[test]
     fn invoices_past_the_newest_twelve_go_with_the_write_of_a_newer_one() {
         let mut user = user(SubscriptionType::Monthly, "active");
-        let invoice = |n: i64| Invoice {
-            id: format!("in_{n:02}"),
-            number: None,
-            created_at: n,
-            amount_due: 6_000,
-            amount_paid: 6_000,
-            currency: "usd".into(),
-            status: "paid".into(),
-            url: None,
-            as_of: n,
-            rank: 3,
-        };
         for n in 1..=12 {
             user.invoices.insert(invoice(n).id.clone(), invoice(n));
         }
@@ -389,19 +393,7 @@ mod tests {
     fn the_last_twelve_invoices_newest_first() {
         let mut user = user(SubscriptionType::Monthly, "active");
         for n in 0..15 {
-            let invoice = Invoice {
-                id: format!("in_{n:02}"),
-                number: None,
-                created_at: n,
-                amount_due: 6_000,
-                amount_paid: 6_000,
-                currency: "usd".into(),
-                status: "paid".into(),
-                url: None,
-                as_of: n,
-                rank: 3,
-            };
-            user.invoices.insert(invoice.id.clone(), invoice);
+            user.invoices.insert(invoice(n).id.clone(), invoice(n));
         }
         let invoices = view(&user).invoices;
         assert_eq!(invoices.len(), 12);

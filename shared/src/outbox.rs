@@ -271,22 +271,7 @@ mod tests {
 
     #[test]
     fn the_owner_is_told_who_what_how_many_and_when() {
-        let config = Config::from_lookup(|name| {
-            Some(
-                match name {
-                    "STRIPE_SECRET_KEY" => "sk_test_x",
-                    "CHALLENGE_ID" => "c",
-                    "APP_URL" => "http://app.test",
-                    "TABLE_NAME" => "t",
-                    "SESSION_SECRET" => "a-session-secret-of-32-characters",
-                    "FROM_EMAIL" => "no-reply@app.test",
-                    "OWNER_EMAIL" => "owner@app.test",
-                    _ => return None,
-                }
-                .to_owned(),
-            )
-        })
-        .unwrap();
+        let config = Config::example();
         let request = |id: &str, period: i64| SessionRequest {
             id: id.into(),
             requested_at: 1_764_547_200,

@@ -34,9 +34,8 @@ pub enum Emulator {
 #[derive(Debug, Clone)]
 pub struct Options {
     pub emulator: Emulator,
-    /// moto server's executable (`moto_server` in a virtualenv). The stack runs moto
-    /// through `scripts/moto_server.py` with that virtualenv's `python`, which applies
-    /// DynamoDB writes one at a time (conditional writes atomic, as in DynamoDB).
+    /// moto server's executable in a virtualenv: run through `scripts/moto_server.py`
+    /// with its `python` (DynamoDB writes one at a time, atomic as in DynamoDB).
     pub moto: PathBuf,
     /// Provisions the catalog (as `make up` does) before the test starts.
     pub provision: bool,
@@ -131,16 +130,12 @@ impl Stack {
             "moto server is not installed at {}: `make test` installs it",
             options.moto.display()
         );
+        let python = options.moto.with_file_name("python");
+        let launcher = workspace_root().join("scripts/moto_server.py");
         let moto = spawn(
-            Command::new(options.moto.with_file_name("python")).args([
-                &workspace_root()
-                    .join("scripts/moto_server.py")
-                    .to_string_lossy(),
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &moto_port.to_string(),
-            ]),
+            Command::new(python)
+                .arg(launcher)
+                .args(["-p", &moto_port.to_string()]),
             &format!("moto-{moto_port}"),
         );
         let (emulator_url, process) = start_emulator(&options.emulator);

@@ -101,6 +101,20 @@ impl DynamoStore {
             "{what}: the map could not be created"
         )))
     }
+
+    /// `ADD` or `DELETE` one entry of the outbox's string set.
+    async fn outbox_change(&self, action: &str, entry: &str, what: &str) -> Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(OUTBOX_KEY))
+            .update_expression(format!("{action} pending :e"))
+            .expression_attribute_values(":e", AttributeValue::Ss(vec![entry.to_owned()]))
+            .send()
+            .await
+            .map_err(|err| storage(what, err))?;
+        Ok(())
+    }
 }
 
 impl BillingStore for DynamoStore {
@@ -256,16 +270,8 @@ impl BillingStore for DynamoStore {
     }
 
     async fn outbox_add(&self, entry: &str) -> Result<()> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(OUTBOX_KEY))
-            .update_expression("ADD pending :e")
-            .expression_attribute_values(":e", AttributeValue::Ss(vec![entry.to_owned()]))
-            .send()
+        self.outbox_change("ADD", entry, "adding to the outbox")
             .await
-            .map_err(|err| storage("adding to the outbox", err))?;
-        Ok(())
     }
 
     async fn outbox_pending(&self) -> Result<Vec<String>> {
@@ -287,15 +293,7 @@ impl BillingStore for DynamoStore {
     }
 
     async fn outbox_remove(&self, entry: &str) -> Result<()> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(OUTBOX_KEY))
-            .update_expression("DELETE pending :e")
-            .expression_attribute_values(":e", AttributeValue::Ss(vec![entry.to_owned()]))
-            .send()
+        self.outbox_change("DELETE", entry, "removing from the outbox")
             .await
-            .map_err(|err| storage("removing from the outbox", err))?;
-        Ok(())
     }
 }
