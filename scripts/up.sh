@@ -80,7 +80,9 @@ scripts/bootstrap.sh
 log "building the functions and the emulator"
 make -s build
 
-start moto moto_server -H 127.0.0.1 -p 8000
+# moto server through our launcher: DynamoDB writes one at a time, so conditional writes
+# are atomic as in DynamoDB (scripts/moto_server.py says why).
+start moto python scripts/moto_server.py -H 127.0.0.1 -p 8000
 wait_for moto http://127.0.0.1:8000/ 60
 
 if [ -n "$STRIPE_API_BASE" ]; then

@@ -26,19 +26,32 @@ const AMAZON_ROOTS: [&[u8]; 5] = [
     include_bytes!("aws/certs/SFSRootCAG2.pem"),
 ];
 
-/// Operations give up after a few seconds so an unreachable service answers 503 promptly.
-fn timeouts() -> TimeoutConfig {
+/// Connecting gives up after 2 s, an attempt after `attempt` seconds and the operation
+/// (with the SDK's retries) after `operation`.
+fn timeouts(attempt: u64, operation: u64) -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(2))
-        .operation_attempt_timeout(Duration::from_secs(3))
-        .operation_timeout(Duration::from_secs(8))
+        .operation_attempt_timeout(Duration::from_secs(attempt))
+        .operation_timeout(Duration::from_secs(operation))
         .build()
 }
 
+/// In AWS operations give up after a few seconds, so an unreachable service answers 503
+/// promptly.
+const AWS_TIMEOUTS: (u64, u64) = (3, 8);
+/// A local moto server applies DynamoDB writes one at a time (scripts/moto_server.py)
+/// at tens of milliseconds each on a busy machine, so a test's burst of writes queues
+/// for seconds: the local clients wait for it (an unreachable moto still fails at once).
+const LOCAL_TIMEOUTS: (u64, u64) = (20, 60);
+
 /// The SDK's configuration with our HTTPS client (rustls on ring, the one crypto provider
 /// in our binaries, trusting [`AMAZON_ROOTS`]; plain `http://` endpoints work as well)
-/// and [`timeouts`].
-fn sdk_config(region: Region, credentials: SharedCredentialsProvider) -> Result<SdkConfig> {
+/// and the given timeouts.
+fn sdk_config(
+    region: Region,
+    credentials: SharedCredentialsProvider,
+    timeouts: TimeoutConfig,
+) -> Result<SdkConfig> {
     let roots = AMAZON_ROOTS.iter().fold(TrustStore::empty(), |roots, pem| {
         roots.with_pem_certificate(*pem)
     });
@@ -55,7 +68,7 @@ fn sdk_config(region: Region, credentials: SharedCredentialsProvider) -> Result<
         .region(region)
         .credentials_provider(credentials)
         .http_client(http)
-        .timeout_config(timeouts())
+        .timeout_config(timeouts)
         .build())
 }
 
@@ -69,7 +82,11 @@ pub(crate) async fn from_env() -> Result<SdkConfig> {
         .await
         .ok_or_else(|| Error::Internal("configuration: AWS_REGION is not set".into()))?;
     let credentials = SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new());
-    sdk_config(region, credentials)
+    sdk_config(
+        region,
+        credentials,
+        timeouts(AWS_TIMEOUTS.0, AWS_TIMEOUTS.1),
+    )
 }
 
 /// Dummy credentials in us-east-1, nothing read from the environment: for a local
@@ -79,6 +96,7 @@ pub(crate) fn local() -> Result<SdkConfig> {
     sdk_config(
         Region::new("us-east-1"),
         SharedCredentialsProvider::new(credentials),
+        timeouts(LOCAL_TIMEOUTS.0, LOCAL_TIMEOUTS.1),
     )
 }
 

@@ -19,8 +19,15 @@ use crate::{
     sync::Outcome,
 };
 
-/// How many invoices the dashboard shows.
+/// How many invoices the dashboard shows, and the user's record keeps.
 pub const INVOICES_SHOWN: usize = 12;
+/// How long a settled session request is kept once its period is over: a click
+/// retried with its key within this time still finds its request (and is not stored,
+/// billed or, monthly, counted against the new period again). Longer than the 24 hours
+/// in which Stripe counts a meter event identifier once.
+pub const SESSION_KEPT_SECONDS: i64 = 2 * 86_400;
+/// Most entries one write drops, so that an expression stays small; more go next time.
+pub const PRUNE_LIMIT: usize = 40;
 
 /// Statuses after which a subscription is over: nothing more is charged.
 pub fn has_ended(subscription: &Subscription) -> bool {
@@ -108,6 +115,47 @@ pub fn sessions_of_period(user: &User, period_start: Option<i64>) -> Vec<&Sessio
     sessions
 }
 
+/// The session requests the record no longer needs (pruned by the click's own write):
+/// settled (nothing left to send), of another period than `period_start` (the
+/// dashboard shows this period's), and requested more than [`SESSION_KEPT_SECONDS`]
+/// before `now`. A monthly period stays used in `monthlyPeriods` when its request goes.
+pub fn stale_sessions(user: &User, period_start: Option<i64>, now: i64) -> Vec<String> {
+    user.sessions
+        .values()
+        .filter(|s| {
+            s.is_settled()
+                && s.period_start != period_start
+                && s.requested_at < now - SESSION_KEPT_SECONDS
+        })
+        .map(|s| s.id.clone())
+        .take(PRUNE_LIMIT)
+        .collect()
+}
+
+/// Which stored invoices fall out of the [`INVOICES_SHOWN`] newest once `invoice` is
+/// stored (pruned by its own write); `None` when `invoice` itself is older than those.
+pub fn invoices_to_drop(user: &User, invoice: &Invoice) -> Option<Vec<String>> {
+    let mut all: Vec<(i64, &str)> = user
+        .invoices
+        .values()
+        .filter(|i| i.id != invoice.id)
+        .map(|i| (i.created_at, i.id.as_str()))
+        .chain([(invoice.created_at, invoice.id.as_str())])
+        .collect();
+    all.sort_by(|a, b| b.cmp(a));
+    let older = all.split_off(all.len().min(INVOICES_SHOWN));
+    if older.iter().any(|(_, id)| *id == invoice.id) {
+        return None;
+    }
+    Some(
+        older
+            .into_iter()
+            .take(PRUNE_LIMIT)
+            .map(|(_, id)| id.to_owned())
+            .collect(),
+    )
+}
+
 /// The dashboard's `billing` object for `user`.
 pub fn view(user: &User) -> Billing {
     let subscription = user.subscription.as_ref();
@@ -191,11 +239,17 @@ pub async fn record_invoice(
     {
         return Ok(Some(Outcome::Unchanged));
     }
-    Ok(Some(if store.save_invoice(&user.id, invoice).await? {
-        Outcome::Updated
-    } else {
-        Outcome::Unchanged
-    }))
+    let Some(drop) = invoices_to_drop(&user, invoice) else {
+        // Older than every invoice the record keeps: nothing to show it in.
+        return Ok(Some(Outcome::Unchanged));
+    };
+    Ok(Some(
+        if store.save_invoice(&user.id, invoice, &drop).await? {
+            Outcome::Updated
+        } else {
+            Outcome::Unchanged
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -222,6 +276,22 @@ mod tests {
             }),
             sessions: Default::default(),
             invoices: Default::default(),
+        }
+    }
+
+    /// A paid monthly invoice `in_{n}`, created at `n`.
+    fn invoice(n: i64) -> Invoice {
+        Invoice {
+            id: format!("in_{n:02}"),
+            number: None,
+            created_at: n,
+            amount_due: 6_000,
+            amount_paid: 6_000,
+            currency: "usd".into(),
+            status: "paid".into(),
+            url: None,
+            as_of: n,
+            rank: 3,
         }
     }
 
@@ -280,22 +350,50 @@ mod tests {
     }
 
     #[test]
+    fn settled_requests_of_past_periods_go_once_a_retry_could_no_longer_come() {
+        let mut user = user(SubscriptionType::Ondemand, "active");
+        let now = 10 * 86_400;
+        let old = now - SESSION_KEPT_SECONDS - 1;
+        let mut unsent = session("unsent", old, 0);
+        unsent.notified = false;
+        for s in [
+            session("old", old, 0),
+            session("recent", now - 3_600, 0),
+            session("this-period", old, 1_000),
+            unsent,
+        ] {
+            user.sessions.insert(s.id.clone(), s);
+        }
+        assert_eq!(stale_sessions(&user, Some(1_000), now), ["old"]);
+    }
+
+    #[test]
+    fn invoices_past_the_newest_twelve_go_with_the_write_of_a_newer_one() {
+        let mut user = user(SubscriptionType::Monthly, "active");
+        for n in 1..=12 {
+            user.invoices.insert(invoice(n).id.clone(), invoice(n));
+        }
+        assert_eq!(
+            invoices_to_drop(&user, &invoice(13)),
+            Some(vec!["in_01".into()])
+        );
+        assert_eq!(
+            invoices_to_drop(&user, &invoice(5)),
+            Some(vec![]),
+            "an update"
+        );
+        assert_eq!(
+            invoices_to_drop(&user, &invoice(0)),
+            None,
+            "older than all kept"
+        );
+    }
+
+    #[test]
     fn the_last_twelve_invoices_newest_first() {
         let mut user = user(SubscriptionType::Monthly, "active");
         for n in 0..15 {
-            let invoice = Invoice {
-                id: format!("in_{n:02}"),
-                number: None,
-                created_at: n,
-                amount_due: 6_000,
-                amount_paid: 6_000,
-                currency: "usd".into(),
-                status: "paid".into(),
-                url: None,
-                as_of: n,
-                rank: 3,
-            };
-            user.invoices.insert(invoice.id.clone(), invoice);
+            user.invoices.insert(invoice(n).id.clone(), invoice(n));
         }
         let invoices = view(&user).invoices;
         assert_eq!(invoices.len(), 12);

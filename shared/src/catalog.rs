@@ -365,20 +365,7 @@ mod tests {
     }
 
     fn config() -> Config {
-        Config::from_lookup(|name| {
-            let value = match name {
-                "STRIPE_SECRET_KEY" => "sk_test_x",
-                "CHALLENGE_ID" => "c1",
-                "APP_URL" => "http://app.test",
-                "TABLE_NAME" => "t",
-                "SESSION_SECRET" => "a-session-secret-of-32-characters",
-                "FROM_EMAIL" => "no-reply@app.test",
-                "OWNER_EMAIL" => "owner@app.test",
-                _ => return None,
-            };
-            Some(value.to_owned())
-        })
-        .unwrap()
+        Config::example()
     }
 
     fn state_of(spec: &PriceSpec) -> PriceState {

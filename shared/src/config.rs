@@ -166,6 +166,28 @@ impl fmt::Debug for Config {
     }
 }
 
+/// A complete configuration for the unit tests of other modules (challenge `c1`,
+/// app at `http://app.test`, mail from `no-reply@app.test` to `owner@app.test`).
+#[cfg(test)]
+impl Config {
+    pub(crate) fn example() -> Config {
+        Config::from_lookup(|name| {
+            let value = match name {
+                "STRIPE_SECRET_KEY" => "sk_test_x",
+                "CHALLENGE_ID" => "c1",
+                "APP_URL" => "http://app.test",
+                "TABLE_NAME" => "t",
+                "SESSION_SECRET" => "a-session-secret-of-32-characters",
+                "FROM_EMAIL" => "no-reply@app.test",
+                "OWNER_EMAIL" => "owner@app.test",
+                _ => return None,
+            };
+            Some(value.to_owned())
+        })
+        .expect("the example configuration")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

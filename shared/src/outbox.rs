@@ -16,8 +16,10 @@
 //! in, but locally the stack is `cargo lambda watch` + moto server: moto keeps a
 //! stream's records yet nothing invokes a function from them, so the path customers
 //! take in AWS would be one no local test runs. The outbox works the same in both.
-//! (Its limit: with neither clicks nor webhooks, a failed email waits for the next;
-//! Stripe's renewal events come at least monthly. A scheduled drain is the next step.)
+//! With neither clicks nor webhooks, a scheduled function (`outbox`, every 5 minutes
+//! in AWS: [`crate::api::outbox`]) drains it, so a failed email waits minutes at most.
+//! Locally nothing schedules it (`cargo lambda watch` serves HTTP only); the tests
+//! call its handler.
 //!
 //! # Once, and not twice
 //!
@@ -31,7 +33,11 @@
 //!   SES accepted the mail but before marking it leaves a claim that goes stale after
 //!   [`MAIL_CLAIM_SECONDS`], and the mail is sent again: at least once, twice only then.
 //!   Each claim carries a token of its own, so when the SDK retries a claim whose
-//!   first attempt went through (its answer lost), the claim is still ours.
+//!   first attempt went through (its answer lost), the claim is still ours; a claim
+//!   that failed (perhaps written, unanswered) or whose send failed is given up by that
+//!   token, so the next drain need not wait for it to go stale. Once SES took the
+//!   mail, marking it is tried [`MARK_TRIES`] times: unmarked, it would be sent again.
+//!   `tests/hardening/session_faults.rs` fails each DynamoDB call of a click in turn.
 //! - Neither ever fails the customer's click: a failure is logged and left to the next drain.
 
 use aws_sdk_sesv2::primitives::{DateTime, DateTimeFormat};
@@ -49,6 +55,8 @@ use crate::{
 pub const MAIL_CLAIM_SECONDS: i64 = 60;
 /// Stripe counts a meter event identifier once within 24 hours: past this, we do not resend.
 pub const METER_WINDOW_SECONDS: i64 = 23 * 3_600;
+/// How often a sender tries to mark an email that SES accepted.
+pub const MARK_TRIES: u32 = 3;
 /// Entries one webhook delivery drains at most.
 pub const DRAIN_LIMIT: usize = 20;
 
@@ -94,30 +102,66 @@ impl<S: StripeApi, D: Store + BillingStore, M: Mailer> Senders<'_, S, D, M> {
         }
         if !session.notified {
             let at = now();
-            let claimed = self
+            let token = uuid::Uuid::new_v4().to_string();
+            let claimed = match self
                 .store
-                .claim_session_mail(&user.id, &session.id, at, at - MAIL_CLAIM_SECONDS)
-                .await?;
-            // Sent already, or another sender holds it (or the store refused the
-            // claim): the next drain looks again.
+                .claim_session_mail(&user.id, &session.id, &token, at, at - MAIL_CLAIM_SECONDS)
+                .await
+            {
+                Ok(claimed) => claimed,
+                Err(err) => {
+                    // The claim may have been written with its answer lost: give it up,
+                    // or the next drain would wait for it to go stale.
+                    self.release(user, session, &token).await;
+                    return Err(err);
+                }
+            };
+            // Sent already, or another sender holds it: the next drain looks again.
             if !claimed {
                 return Ok(false);
             }
             let message = owner_message(self.config, user, session);
             if let Err(err) = self.mail.send(&message).await {
-                self.store
-                    .release_session_mail(&user.id, &session.id)
-                    .await
-                    .inspect_err(|e| tracing::warn!(error = %e, "releasing a mail claim"))
-                    .ok();
+                self.release(user, session, &token).await;
                 return Err(err);
             }
-            self.store
-                .mark_session(&user.id, &session.id, SessionMark::Notified)
-                .await?;
+            self.mark_sent(user, session).await?;
             tracing::info!(customer = %user.id, session = %session.id, "owner told of a session request");
         }
         Ok(metered)
+    }
+
+    /// Gives up this sender's claim on the request's email; a failure is logged (the
+    /// claim then goes stale after [`MAIL_CLAIM_SECONDS`]).
+    async fn release(&self, user: &User, session: &SessionRequest, token: &str) {
+        if let Err(err) = (self.store)
+            .release_session_mail(&user.id, &session.id, token)
+            .await
+        {
+            tracing::warn!(error = %err, "releasing a mail claim");
+        }
+    }
+
+    /// Marks the request's email sent once SES took it. Tried [`MARK_TRIES`] times
+    /// (each one the SDK's own retries): left unmarked, the claim would go stale and
+    /// the owner be emailed twice.
+    async fn mark_sent(&self, user: &User, session: &SessionRequest) -> Result<()> {
+        let mut pause = std::time::Duration::from_millis(100);
+        for _ in 1..MARK_TRIES {
+            match (self.store)
+                .mark_session(&user.id, &session.id, SessionMark::Notified)
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(err) => tracing::warn!(error = %err, "marking a sent email; trying again"),
+            }
+            tokio::time::sleep(pause).await;
+            pause *= 4;
+        }
+        (self.store)
+            .mark_session(&user.id, &session.id, SessionMark::Notified)
+            .await
+            .inspect_err(|_| tracing::error!(customer = %user.id, session = %session.id, "the owner's email was sent but could not be marked: it may be sent again"))
     }
 
     /// [`Self::settle`] for each of `sessions`, then drops the settled ones from the
@@ -143,17 +187,23 @@ impl<S: StripeApi, D: Store + BillingStore, M: Mailer> Senders<'_, S, D, M> {
     }
 
     /// Settles up to [`DRAIN_LIMIT`] outbox entries (after a webhook delivery).
-    /// Entries whose request is settled or absent leave the outbox. Never fails: a
-    /// failure is logged.
-    pub async fn drain(&self) {
+    pub async fn drain(&self) -> usize {
+        self.drain_up_to(DRAIN_LIMIT).await
+    }
+
+    /// Settles up to `limit` outbox entries; returns how many it looked at. Entries
+    /// whose request is settled or absent leave the outbox. Never fails: a failure is
+    /// logged.
+    pub async fn drain_up_to(&self, limit: usize) -> usize {
         let pending = match self.store.outbox_pending().await {
             Ok(pending) => pending,
             Err(err) => {
                 tracing::warn!(error = %err, "reading the outbox");
-                return;
+                return 0;
             }
         };
-        for item in pending.into_iter().take(DRAIN_LIMIT) {
+        let taken = pending.len().min(limit);
+        for item in pending.into_iter().take(limit) {
             let Some((user_id, session_id)) = item.split_once('#') else {
                 continue;
             };
@@ -179,6 +229,7 @@ impl<S: StripeApi, D: Store + BillingStore, M: Mailer> Senders<'_, S, D, M> {
                 }
             }
         }
+        taken
     }
 }
 
@@ -220,22 +271,7 @@ mod tests {
 
     #[test]
     fn the_owner_is_told_who_what_how_many_and_when() {
-        let config = Config::from_lookup(|name| {
-            Some(
-                match name {
-                    "STRIPE_SECRET_KEY" => "sk_test_x",
-                    "CHALLENGE_ID" => "c",
-                    "APP_URL" => "http://app.test",
-                    "TABLE_NAME" => "t",
-                    "SESSION_SECRET" => "a-session-secret-of-32-characters",
-                    "FROM_EMAIL" => "no-reply@app.test",
-                    "OWNER_EMAIL" => "owner@app.test",
-                    _ => return None,
-                }
-                .to_owned(),
-            )
-        })
-        .unwrap();
+        let config = Config::example();
         let request = |id: &str, period: i64| SessionRequest {
             id: id.into(),
             requested_at: 1_764_547_200,

@@ -103,8 +103,15 @@ where
     // from it (an entry without a request is dropped by the next drain).
     let entry = outbox::entry(&user.id, identifier);
     store.outbox_add(&entry).await?;
+    // The same write drops the requests the record no longer needs (no extra call).
+    let stale = crate::billing::stale_sessions(&user, request.period_start, request.requested_at);
     let (mut stored, new) = match store
-        .add_session(&user.id, &request, kind == SubscriptionType::Monthly)
+        .add_session(
+            &user.id,
+            &request,
+            kind == SubscriptionType::Monthly,
+            &stale,
+        )
         .await?
     {
         SessionAdded::New => (request, true),

@@ -34,7 +34,8 @@ pub enum Emulator {
 #[derive(Debug, Clone)]
 pub struct Options {
     pub emulator: Emulator,
-    /// moto server's executable.
+    /// moto server's executable in a virtualenv: run through `scripts/moto_server.py`
+    /// with its `python` (DynamoDB writes one at a time, atomic as in DynamoDB).
     pub moto: PathBuf,
     /// Provisions the catalog (as `make up` does) before the test starts.
     pub provision: bool,
@@ -129,8 +130,12 @@ impl Stack {
             "moto server is not installed at {}: `make test` installs it",
             options.moto.display()
         );
+        let python = options.moto.with_file_name("python");
+        let launcher = workspace_root().join("scripts/moto_server.py");
         let moto = spawn(
-            Command::new(&options.moto).args(["-H", "127.0.0.1", "-p", &moto_port.to_string()]),
+            Command::new(python)
+                .arg(launcher)
+                .args(["-p", &moto_port.to_string()]),
             &format!("moto-{moto_port}"),
         );
         let (emulator_url, process) = start_emulator(&options.emulator);

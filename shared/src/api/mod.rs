@@ -8,6 +8,7 @@
 pub mod checkout;
 pub mod get_user;
 pub mod offerings;
+pub mod outbox;
 pub mod portal;
 pub mod schedule;
 pub mod sign_in;

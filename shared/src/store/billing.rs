@@ -30,12 +30,14 @@ pub enum SessionMark {
 pub trait BillingStore: Send + Sync {
     /// Stores `session` on the user's record in one conditional write, unless one
     /// with its id is there; with `one_per_period`, only if no other request holds its
-    /// period (`period_start`) yet.
+    /// period (`period_start`) yet. The same write drops the requests `drop` names
+    /// (pruning, [`crate::billing::stale_sessions`]).
     fn add_session(
         &self,
         user_id: &str,
         session: &SessionRequest,
         one_per_period: bool,
+        drop: &[String],
     ) -> impl Future<Output = Result<SessionAdded>> + Send;
     fn mark_session(
         &self,
@@ -43,27 +45,34 @@ pub trait BillingStore: Send + Sync {
         id: &str,
         mark: SessionMark,
     ) -> impl Future<Output = Result<()>> + Send;
-    /// Claims the sending of the request's email at `now` unless it is sent, or claimed
-    /// since `stale_before` by another sender. Returns whether the claim is ours.
+    /// Claims the sending of the request's email at `now` for the sender `token`,
+    /// unless it is sent, or claimed since `stale_before` by another sender. Returns
+    /// whether the claim is ours.
     fn claim_session_mail(
         &self,
         user_id: &str,
         id: &str,
+        token: &str,
         now: i64,
         stale_before: i64,
     ) -> impl Future<Output = Result<bool>> + Send;
-    /// Gives a claim up (the send failed), so the next drain tries at once.
+    /// Gives up the claim of `token`, if it holds one (the send failed, or the claim
+    /// may have gone through unanswered), so the next drain tries at once; another
+    /// sender's claim stays.
     fn release_session_mail(
         &self,
         user_id: &str,
         id: &str,
+        token: &str,
     ) -> impl Future<Output = Result<()>> + Send;
-    /// Writes the invoice unless the stored one is newer by (`as_of`, `rank`).
-    /// Returns whether it was written.
+    /// Writes the invoice unless the stored one is newer by (`as_of`, `rank`), and
+    /// drops the invoices `drop` names in the same write (pruning,
+    /// [`crate::billing::invoices_to_drop`]). Returns whether it was written.
     fn save_invoice(
         &self,
         user_id: &str,
         invoice: &Invoice,
+        drop: &[String],
     ) -> impl Future<Output = Result<bool>> + Send;
     /// The outbox: entries (`{user id}#{session id}`) that may still have work to send.
     fn outbox_add(&self, entry: &str) -> impl Future<Output = Result<()>> + Send;

@@ -145,3 +145,35 @@ async fn a_renewal_bills_the_month_and_the_count_starts_again() {
     );
     listen.assert_all_acknowledged();
 }
+
+/// The user's record keeps the 12 newest invoices the dashboard shows: each invoice's
+/// write drops the ones past them, and a late event for an invoice older than all 12
+/// writes nothing.
+#[tokio::test]
+async fn the_record_keeps_the_twelve_newest_invoices() {
+    let stack = Stack::start(Options::provisioned()).await;
+    let user = sign_up(stack.app, "many-invoices@example.com").await;
+    let t = devchat_kit::now();
+    let paid = |n: i64| {
+        invoice_event("invoice.paid", t + n, &user.id, "paid", 6_000)
+            .replace("\"in_order\"", &format!("\"in_{n:02}\""))
+            .replace("\"created\":1000", &format!("\"created\":{}", 1_000 + n))
+    };
+    for n in 1..=15 {
+        assert_eq!(
+            deliver(&stack, &paid(n)).await["invoice"],
+            "updated",
+            "in_{n:02}"
+        );
+    }
+    let stored: Vec<String> = stack.user(&user.id).await.invoices.into_keys().collect();
+    let newest: Vec<String> = (4..=15).map(|n| format!("in_{n:02}")).collect();
+    assert_eq!(stored, newest);
+    let shown = billing(&stack, &user.id).await["invoices"].clone();
+    assert_eq!(shown.as_array().unwrap().len(), 12);
+    assert_eq!(shown[0]["id"], "in_15");
+    assert_eq!(shown[0]["createdAt"], 1_015);
+    // A late event for the oldest invoice: nothing to show it in, nothing written.
+    assert_eq!(deliver(&stack, &paid(1)).await["invoice"], "unchanged");
+    assert_eq!(stack.user(&user.id).await.invoices.len(), 12);
+}

@@ -173,3 +173,74 @@ async fn nothing_is_arranged_while_a_payment_has_failed() {
         "nothing stored"
     );
 }
+
+/// The user's record keeps what the dashboard and the rules need: a click drops, in its
+/// own write, the settled requests of earlier periods asked more than two days ago
+/// (`billing::SESSION_KEPT_SECONDS`); this period's, recent ones (a retried click may
+/// still come) and ones with something left to send stay.
+#[tokio::test]
+async fn a_click_prunes_the_requests_nothing_needs_any_more() {
+    use devchat::{
+        billing::SESSION_KEPT_SECONDS,
+        model::{SessionRequest, SubscriptionType},
+        store::BillingStore,
+    };
+    let stack = Stack::start(Options::provisioned()).await;
+    let user = stack.ondemand_subscriber("prune@example.com").await;
+    let period = stack
+        .user(&user.id)
+        .await
+        .subscription
+        .unwrap()
+        .period
+        .unwrap();
+    let now = devchat_kit::now();
+    let request = |id: &str, period_start: i64, requested_at: i64, settled: bool| SessionRequest {
+        id: id.into(),
+        requested_at,
+        kind: SubscriptionType::Ondemand,
+        period_start: Some(period_start),
+        metered: settled,
+        notified: settled,
+        mail_claim: None,
+        mail_claim_by: None,
+    };
+    let long_ago = now - SESSION_KEPT_SECONDS - 60;
+    let month = 30 * 86_400;
+    let earlier = [
+        request(
+            "old-1",
+            period.start - 3 * month,
+            long_ago - 2 * month,
+            true,
+        ),
+        request("old-2", period.start - 2 * month, long_ago - month, true),
+        request("old-3", period.start - month, long_ago, true),
+        request("recent", period.start - month, now - 3_600, true),
+        request("this-period", period.start, long_ago, true),
+    ];
+    for stored in &earlier {
+        let added = stack
+            .app
+            .store
+            .add_session(&user.id, stored, false, &[])
+            .await;
+        assert_eq!(added.expect("stored"), devchat::store::SessionAdded::New);
+    }
+    let (status, body) = click(&stack, &user.id, "now-1").await;
+    assert_eq!(status, 200, "{body}");
+    let kept: Vec<String> = stack.user(&user.id).await.sessions.into_keys().collect();
+    assert_eq!(kept, ["now-1", "recent", "this-period"]);
+    let shown = billing(&stack, &user.id).await["sessions"].clone();
+    let shown: Vec<&str> = shown
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        shown,
+        ["now-1", "this-period"],
+        "the dashboard shows this period's"
+    );
+}

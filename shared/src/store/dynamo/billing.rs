@@ -1,6 +1,6 @@
 //! [`BillingStore`] on the DynamoDB table: session requests and invoices as maps on
 //! the user's item (`sessions.{id}`, `invoices.{id}`), each entry written by one
-//! conditional `UpdateItem`; the monthly periods already used as a number set
+//! conditional `UpdateItem`, which also removes the entries pruning drops; the monthly periods already used as a number set
 //! (`monthlyPeriods`); the outbox as a string set on one item (`OUTBOX`).
 
 use std::collections::HashMap;
@@ -39,6 +39,21 @@ fn s(value: &str) -> AttributeValue {
 
 fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
+}
+
+/// ` REMOVE #m.#d0, #m.#d1 …` for the entries `drop` names in the map `#m` (empty
+/// when there are none), with the names to bind.
+fn removal(map: &str, drop: &[String]) -> (String, Vec<(String, String)>) {
+    let names: Vec<(String, String)> = drop
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (format!("#d{i}"), id.clone()))
+        .collect();
+    let paths: Vec<String> = names.iter().map(|(n, _)| format!("{map}.{n}")).collect();
+    match paths.is_empty() {
+        true => (String::new(), names),
+        false => (format!(" REMOVE {}", paths.join(", ")), names),
+    }
 }
 
 impl DynamoStore {
@@ -86,6 +101,20 @@ impl DynamoStore {
             "{what}: the map could not be created"
         )))
     }
+
+    /// `ADD` or `DELETE` one entry of the outbox's string set.
+    async fn outbox_change(&self, action: &str, entry: &str, what: &str) -> Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(OUTBOX_KEY))
+            .update_expression(format!("{action} pending :e"))
+            .expression_attribute_values(":e", AttributeValue::Ss(vec![entry.to_owned()]))
+            .send()
+            .await
+            .map_err(|err| storage(what, err))?;
+        Ok(())
+    }
 }
 
 impl BillingStore for DynamoStore {
@@ -94,19 +123,25 @@ impl BillingStore for DynamoStore {
         user_id: &str,
         session: &SessionRequest,
         one_per_period: bool,
+        drop: &[String],
     ) -> Result<SessionAdded> {
         let value: AttributeValue =
             to_attribute_value(session).map_err(|err| mapping("adding a session", err))?;
         let period = session.period_start.unwrap_or(0);
+        let drop: Vec<String> = drop.iter().filter(|d| **d != session.id).cloned().collect();
+        let (remove, names) = removal("#s", &drop);
         let build = || {
-            let request = self
+            let mut request = self
                 .update_user(user_id)
                 .expression_attribute_names("#s", "sessions")
                 .expression_attribute_names("#id", &session.id)
                 .expression_attribute_values(":v", value.clone());
+            for (name, id) in &names {
+                request = request.expression_attribute_names(name, id);
+            }
             if one_per_period {
                 request
-                    .update_expression("SET #s.#id = :v ADD monthlyPeriods :p")
+                    .update_expression(format!("SET #s.#id = :v ADD monthlyPeriods :p{remove}"))
                     .condition_expression(
                         "attribute_exists(pk) AND attribute_not_exists(#s.#id) AND NOT contains(monthlyPeriods, :period)",
                     )
@@ -114,7 +149,7 @@ impl BillingStore for DynamoStore {
                     .expression_attribute_values(":period", n(period))
             } else {
                 request
-                    .update_expression("SET #s.#id = :v")
+                    .update_expression(format!("SET #s.#id = :v{remove}"))
                     .condition_expression("attribute_exists(pk) AND attribute_not_exists(#s.#id)")
             }
         };
@@ -156,6 +191,7 @@ impl BillingStore for DynamoStore {
         &self,
         user_id: &str,
         id: &str,
+        token: &str,
         now: i64,
         stale_before: i64,
     ) -> Result<bool> {
@@ -165,7 +201,7 @@ impl BillingStore for DynamoStore {
             .condition_expression(
                 "attribute_exists(#s.#id) AND #s.#id.notified = :f AND (attribute_not_exists(#s.#id.mailClaim) OR #s.#id.mailClaim < :stale OR #s.#id.mailClaimBy = :by)",
             )
-            .expression_attribute_values(":by", s(&uuid::Uuid::new_v4().to_string()))
+            .expression_attribute_values(":by", s(token))
             .expression_attribute_names("#s", "sessions")
             .expression_attribute_names("#id", id)
             .expression_attribute_values(":now", n(now))
@@ -180,24 +216,42 @@ impl BillingStore for DynamoStore {
         }
     }
 
-    async fn release_session_mail(&self, user_id: &str, id: &str) -> Result<()> {
-        self.update_user(user_id)
+    async fn release_session_mail(&self, user_id: &str, id: &str, token: &str) -> Result<()> {
+        let released = self
+            .update_user(user_id)
             .update_expression("REMOVE #s.#id.mailClaim, #s.#id.mailClaimBy")
-            .condition_expression("attribute_exists(#s.#id)")
+            .condition_expression("#s.#id.mailClaimBy = :by")
             .expression_attribute_names("#s", "sessions")
             .expression_attribute_names("#id", id)
+            .expression_attribute_values(":by", s(token))
             .send()
-            .await
-            .map_err(|err| storage("releasing a session's email", err))?;
-        Ok(())
+            .await;
+        match released {
+            // Not ours (never taken, or taken over): nothing to give up.
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            other => other
+                .map(|_| ())
+                .map_err(|err| storage("releasing a session's email", err)),
+        }
     }
 
-    async fn save_invoice(&self, user_id: &str, invoice: &Invoice) -> Result<bool> {
+    async fn save_invoice(
+        &self,
+        user_id: &str,
+        invoice: &Invoice,
+        drop: &[String],
+    ) -> Result<bool> {
         let value: AttributeValue =
             to_attribute_value(invoice).map_err(|err| mapping("saving an invoice", err))?;
+        let drop: Vec<String> = drop.iter().filter(|d| **d != invoice.id).cloned().collect();
+        let (remove, names) = removal("#i", &drop);
         let build = || {
-            self.update_user(user_id)
-                .update_expression("SET #i.#id = :v")
+            let mut request = self.update_user(user_id);
+            for (name, id) in &names {
+                request = request.expression_attribute_names(name, id);
+            }
+            request
+                .update_expression(format!("SET #i.#id = :v{remove}"))
                 .condition_expression(
                     "attribute_exists(pk) AND (attribute_not_exists(#i.#id) OR #i.#id.asOf < :a OR (#i.#id.asOf = :a AND #i.#id.#rank < :r))",
                 )
@@ -216,16 +270,8 @@ impl BillingStore for DynamoStore {
     }
 
     async fn outbox_add(&self, entry: &str) -> Result<()> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(OUTBOX_KEY))
-            .update_expression("ADD pending :e")
-            .expression_attribute_values(":e", AttributeValue::Ss(vec![entry.to_owned()]))
-            .send()
+        self.outbox_change("ADD", entry, "adding to the outbox")
             .await
-            .map_err(|err| storage("adding to the outbox", err))?;
-        Ok(())
     }
 
     async fn outbox_pending(&self) -> Result<Vec<String>> {
@@ -247,15 +293,7 @@ impl BillingStore for DynamoStore {
     }
 
     async fn outbox_remove(&self, entry: &str) -> Result<()> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(OUTBOX_KEY))
-            .update_expression("DELETE pending :e")
-            .expression_attribute_values(":e", AttributeValue::Ss(vec![entry.to_owned()]))
-            .send()
+        self.outbox_change("DELETE", entry, "removing from the outbox")
             .await
-            .map_err(|err| storage("removing from the outbox", err))?;
-        Ok(())
     }
 }
