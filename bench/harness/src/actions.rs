@@ -189,8 +189,8 @@ pub const ACTIONS: [Spec; 14] = [
         "sign-in",
         "POST /users/sign-in (a code from the email)",
         (0, 0),
-        (3, 2),
-        "the code's record (naming its user) read; then the code used up (a conditional write) and the user read at once",
+        (4, 2),
+        "the code's record and the email's claim (naming the user) read at once; then the code used up (a conditional write) and the user read at once",
     ),
     spec(
         Action::SignOut,
