@@ -99,6 +99,11 @@ fn session_id(checkout_url: &str) -> Result<String> {
         .ok_or_else(|| format!("no Checkout Session id in {checkout_url}").into())
 }
 
+/// A new user, signed up and nothing more: their id.
+async fn new_user(fleet: &mut Fleet, email: &str) -> Result<String> {
+    field(&fleet.call("signup", &signup(email)).await?.json(), "/id")
+}
+
 /// A new user subscribed to `price` with `card`, their return from Checkout recorded:
 /// (user id, Checkout Session id).
 async fn subscriber(
@@ -108,7 +113,7 @@ async fn subscriber(
     price: &str,
     card: &str,
 ) -> Result<(String, String)> {
-    let user = field(&fleet.call("signup", &signup(email)).await?.json(), "/id")?;
+    let user = new_user(fleet, email).await?;
     let url = field(
         &fleet
             .call("checkout", &checkout(&user, price))
@@ -203,16 +208,7 @@ pub async fn prepare(
         CARD_OK,
     )
     .await?;
-    let prospect = field(
-        &fleet
-            .call(
-                "signup",
-                &signup(&format!("bench-{tag}-prospect@example.com")),
-            )
-            .await?
-            .json(),
-        "/id",
-    )?;
+    let prospect = new_user(fleet, &format!("bench-{tag}-prospect@example.com")).await?;
     // A subscriber who cancels, and one whose card fails when the trial ends.
     let (churned, _) = subscriber(
         stack,
@@ -238,16 +234,7 @@ pub async fn prepare(
     // Past the 3-day trial: the failing card is charged and refused.
     stack.advance_clock(4 * 24 * 3600).await?;
 
-    let leaver = field(
-        &fleet
-            .call(
-                "signup",
-                &signup(&format!("bench-{tag}-leaver@example.com")),
-            )
-            .await?
-            .json(),
-        "/id",
-    )?;
+    let leaver = new_user(fleet, &format!("bench-{tag}-leaver@example.com")).await?;
     let webhook_payload = event(stack, "customer.subscription.created", &ondemand.0).await?;
     let fixtures = Fixtures {
         tag: tag.to_string(),
