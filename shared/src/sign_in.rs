@@ -264,7 +264,11 @@ pub async fn verify(
     let code = parse_code(raw_code)?;
     let refused = |why: &str| Err(Error::Unauthorized(format!("{why}: ask for a new code")));
     for _ in 0..ATTEMPTS {
-        let Some(stored) = store.get_sign_in(&email).await? else {
+        // Two round trips: the code's record and the email's claim (which names the
+        // user) at once, then the code used up and the user read at once.
+        let (stored, claim) =
+            tokio::try_join!(store.get_sign_in(&email), store.get_email_claim(&email))?;
+        let Some(stored) = stored else {
             return refused("there is no sign-in code for this email");
         };
         if stored.used {
@@ -287,10 +291,10 @@ pub async fn verify(
             rev: stored.rev + 1,
             ..stored.clone()
         };
-        if !store.put_sign_in(&email, &next, Some(stored.rev)).await? {
-            continue; // A concurrent try changed it first: check again.
-        }
         if !right {
+            if !store.put_sign_in(&email, &next, Some(stored.rev)).await? {
+                continue; // A concurrent try changed it first: check again.
+            }
             let left = MAX_WRONG - next.wrong;
             tracing::info!(left, "a wrong sign-in code");
             return Err(Error::Unauthorized(if left == 0 {
@@ -302,11 +306,15 @@ pub async fn verify(
                 )
             }));
         }
-        let customer_id = store
-            .get_email_claim(&email)
-            .await?
+        let customer_id = claim
             .ok_or_else(|| Error::Internal(format!("a sign-in code for {email}, no account")))?;
-        let user = user_record(store, &customer_id, &email).await?;
+        let (won, user) = tokio::try_join!(
+            store.put_sign_in(&email, &next, Some(stored.rev)),
+            user_record(store, &customer_id, &email)
+        )?;
+        if !won {
+            continue; // A concurrent try changed it first: check again.
+        }
         tracing::info!(customer = %user.id, "signed in with a code");
         return Ok(user);
     }

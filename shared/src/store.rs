@@ -94,9 +94,14 @@ pub trait Store: Send + Sync {
         window: i64,
         limit: u32,
     ) -> impl Future<Output = Result<bool>> + Send;
-    /// Adds one to the user's session epoch ("sign out everywhere"). Returns whether
-    /// the user exists.
-    fn bump_session_epoch(&self, user_id: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// Moves the user's session epoch on from `epoch` ("sign out everywhere"), in one
+    /// conditional write: only if the user exists and `epoch` is still theirs. Returns
+    /// whether it moved (false: no such user, or that session had ended already).
+    fn bump_session_epoch(
+        &self,
+        user_id: &str,
+        epoch: u64,
+    ) -> impl Future<Output = Result<bool>> + Send;
 }
 
 /// How long a warm instance answers from the catalog it last read (see the module docs).

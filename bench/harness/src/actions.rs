@@ -3,7 +3,13 @@
 //! DynamoDB calls it needs and why) and one arm of [`Action::request`] for the request.
 //! A new route is a new variant, a row and an arm; every phase picks it up.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::{
+    collections::VecDeque,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+    },
+};
 
 use serde_json::json;
 
@@ -25,6 +31,13 @@ pub struct Fixtures {
     pub prospect: String,
     /// A `customer.subscription.created` event as Stripe would POST it.
     pub webhook_payload: String,
+    /// Sign-in codes as users received them by email, not used yet: (email, code)
+    /// (`codes::top_up` fills it).
+    pub codes: Mutex<VecDeque<(String, String)>>,
+    /// A user who signs out everywhere again and again, and the session epoch their
+    /// next sign-out starts from (each one moves it on).
+    pub leaver: String,
+    pub(crate) leaver_epoch: AtomicU64,
     pub(crate) counter: AtomicUsize,
 }
 
@@ -33,16 +46,27 @@ impl Fixtures {
     pub fn next(&self) -> usize {
         self.counter.fetch_add(1, Ordering::Relaxed)
     }
+
+    /// The next unused sign-in code, if any.
+    pub fn take_code(&self) -> Option<(String, String)> {
+        self.codes.lock().ok()?.pop_front()
+    }
+
+    pub fn codes_left(&self) -> usize {
+        self.codes.lock().map_or(0, |codes| codes.len())
+    }
 }
 
 /// Every function binary with an HTTP route, then `provision` (a custom resource).
-pub const FUNCTIONS: [&str; 9] = [
+pub const FUNCTIONS: [&str; 11] = [
     "offerings",
     "signup",
     "get-user",
     "checkout",
     "schedule",
     "portal",
+    "sign-in",
+    "sign-out",
     "webhook",
     "site",
     "provision",
@@ -59,6 +83,9 @@ pub enum Action {
     Checkout,
     Schedule,
     Portal,
+    SignIn,
+    SignOut,
+    SignOutEverywhere,
     Webhook,
     Site,
     Floor,
@@ -92,7 +119,7 @@ const fn spec(
 }
 
 /// Every action the warm and latency phases run, in report order.
-pub const ACTIONS: [Spec; 11] = [
+pub const ACTIONS: [Spec; 14] = [
     spec(
         Action::Offerings,
         "offerings",
@@ -156,6 +183,30 @@ pub const ACTIONS: [Spec; 11] = [
         (1, 1),
         (1, 1),
         "the user must exist before a portal session is made for them",
+    ),
+    spec(
+        Action::SignIn,
+        "sign-in",
+        "POST /users/sign-in (a code from the email)",
+        (0, 0),
+        (4, 2),
+        "the code's record and the email's claim (naming the user) read at once; then the code used up (a conditional write) and the user read at once",
+    ),
+    spec(
+        Action::SignOut,
+        "sign-out",
+        "POST /users/sign-out (this browser)",
+        (0, 0),
+        (0, 0),
+        "the cookie is deleted; nothing is stored",
+    ),
+    spec(
+        Action::SignOutEverywhere,
+        "sign-out",
+        "POST /users/sign-out (everywhere)",
+        (0, 0),
+        (1, 1),
+        "one conditional write moves the user's session epoch on, if the cookie's epoch is still the current one",
     ),
     spec(
         Action::Webhook,
@@ -229,6 +280,22 @@ impl Action {
                 signed_in(HttpRequest::new("POST", "/users/portal"), &fx.subscriber.0)
                     .json(&json!({"priceType": "monthly"}))
             }
+            // A code taken once: none left is a wrong code (401, counted as an error).
+            Action::SignIn => {
+                let (email, code) = fx
+                    .take_code()
+                    .unwrap_or_else(|| ("bench-no-code@example.com".into(), "000000".into()));
+                HttpRequest::new("POST", "/users/sign-in")
+                    .json(&json!({ "email": email, "code": code }))
+            }
+            Action::SignOut => HttpRequest::new("POST", "/users/sign-out")
+                .header("cookie", &devchat_kit::session_cookie(&fx.subscriber.0)),
+            Action::SignOutEverywhere => {
+                let epoch = fx.leaver_epoch.fetch_add(1, Ordering::Relaxed);
+                HttpRequest::new("POST", "/users/sign-out")
+                    .header("cookie", &session_cookie(&fx.leaver, epoch))
+                    .json(&json!({ "everywhere": true }))
+            }
             Action::Webhook => webhook(&fx.webhook_payload),
             Action::Site | Action::Floor => HttpRequest::new("GET", "/"),
         }
@@ -240,6 +307,19 @@ impl Action {
 pub fn signed_in(req: HttpRequest, user: &str) -> HttpRequest {
     let cookie = devchat_kit::session_cookie(user);
     req.query("user_id", user).header("cookie", &cookie)
+}
+
+/// The session cookie of `user` at session `epoch` (`name=value`, as a browser sends it).
+pub fn session_cookie(user: &str, epoch: u64) -> String {
+    let set_cookie = devchat::session::cookie(
+        devchat_kit::SESSION_SECRET,
+        user,
+        epoch,
+        devchat::session::now(),
+        false,
+    )
+    .unwrap_or_default();
+    set_cookie.split(';').next().unwrap_or_default().to_owned()
 }
 
 pub fn signup(email: &str) -> HttpRequest {

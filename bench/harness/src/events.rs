@@ -15,6 +15,8 @@ pub struct HttpRequest {
     pub query: Vec<(String, String)>,
     pub headers: Vec<(String, String)>,
     pub body: Option<String>,
+    /// The caller's IP as API Gateway reports it (127.0.0.1 unless set).
+    pub source_ip: Option<String>,
 }
 
 impl HttpRequest {
@@ -33,6 +35,12 @@ impl HttpRequest {
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    /// From another caller: limits that count per source IP see a new one.
+    pub fn with_source_ip(mut self, ip: &str) -> Self {
+        self.source_ip = Some(ip.into());
         self
     }
 
@@ -85,7 +93,7 @@ impl HttpRequest {
                     "method": self.method,
                     "path": self.path,
                     "protocol": "HTTP/1.1",
-                    "sourceIp": "127.0.0.1",
+                    "sourceIp": self.source_ip.as_deref().unwrap_or("127.0.0.1"),
                     "userAgent": "devchat-bench",
                 },
                 "requestId": uuid::Uuid::new_v4().to_string(),

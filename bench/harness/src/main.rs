@@ -11,6 +11,7 @@
 //! `--phases warm,latency,cold,size,load` runs a subset (`make bench BENCH_ARGS=…`).
 
 mod actions;
+mod codes;
 mod cold;
 mod events;
 mod load;
@@ -36,6 +37,9 @@ use crate::{
     scenario::Fleet,
     stack::Stack,
 };
+
+/// Invocations before each measured run (warm.rs), which use up codes too.
+const WARM_UP: usize = warm::WARM_UP;
 
 pub type Result<T, E = Box<dyn std::error::Error + Send + Sync>> = std::result::Result<T, E>;
 
@@ -169,6 +173,9 @@ async fn main() -> Result<()> {
             cli.warm
         ));
         for spec in &ACTIONS {
+            if spec.action == Action::SignIn {
+                codes::top_up(&stack, &mut fleet, &fixtures, cli.warm + WARM_UP).await?;
+            }
             let result =
                 warm::warm_run(&stack, &mut fleet, &fixtures, spec.action, cli.warm).await?;
             progress(format_args!(
@@ -190,6 +197,9 @@ async fn main() -> Result<()> {
             cli.latency
         ));
         for spec in ACTIONS.iter().filter(|s| s.action != Action::Floor) {
+            if spec.action == Action::SignIn {
+                codes::top_up(&stack, &mut fleet, &fixtures, cli.latency + WARM_UP).await?;
+            }
             let (result, trips) =
                 warm::latency_run(&stack, &mut fleet, &fixtures, spec.action, cli.latency).await?;
             progress(format_args!(
@@ -212,6 +222,10 @@ async fn main() -> Result<()> {
         .chain([&FLOOR])
         .map(|f| (f.to_string(), fleet.peak_rss_kib(f)))
         .collect();
+    if cli.runs(Phase::Cold) {
+        // The first response of each cold sign-in instance uses up a code.
+        codes::top_up(&stack, &mut fleet, &fixtures, cli.cold_runs).await?;
+    }
     fleet.stop().await;
 
     let empty_floor = || cold::ColdSamples::default().cold(FLOOR, None);

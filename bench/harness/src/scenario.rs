@@ -6,7 +6,10 @@
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
-    sync::atomic::AtomicUsize,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, AtomicUsize},
+    },
     time::Instant,
 };
 
@@ -96,6 +99,11 @@ fn session_id(checkout_url: &str) -> Result<String> {
         .ok_or_else(|| format!("no Checkout Session id in {checkout_url}").into())
 }
 
+/// A new user, signed up and nothing more: their id.
+async fn new_user(fleet: &mut Fleet, email: &str) -> Result<String> {
+    field(&fleet.call("signup", &signup(email)).await?.json(), "/id")
+}
+
 /// A new user subscribed to `price` with `card`, their return from Checkout recorded:
 /// (user id, Checkout Session id).
 async fn subscriber(
@@ -105,7 +113,7 @@ async fn subscriber(
     price: &str,
     card: &str,
 ) -> Result<(String, String)> {
-    let user = field(&fleet.call("signup", &signup(email)).await?.json(), "/id")?;
+    let user = new_user(fleet, email).await?;
     let url = field(
         &fleet
             .call("checkout", &checkout(&user, price))
@@ -150,34 +158,30 @@ pub async fn counted(
     Ok((inv, trips, calls))
 }
 
+/// An event that names a subscription: with news, the subscription is re-read (one
+/// Stripe call) before the write; a fresh instance also reads the catalog once.
+const RE_READ: (Trips, &str) = (
+    Trips::new((1, 1), (3, 3)),
+    "news: read the user, re-read the subscription, write (+ the catalog once per instance)",
+);
+/// An event that carries the subscription: no Stripe call.
+const CARRIES: (Trips, &str) = (
+    Trips::new((0, 0), (2, 2)),
+    "the event carries the subscription: read the user, write",
+);
+
 /// The first delivery of each handled webhook type, with the fewest calls it needs.
-/// Events that only name a subscription re-read it (one Stripe call) when they carry
-/// news; a fresh instance also reads the catalog once to name the offer.
-const WEBHOOKS: [(&str, Trips, &str); 5] = [
-    (
-        "invoice.payment_failed",
-        Trips::new((1, 1), (3, 3)),
-        "news: read the user, re-read the subscription, write (+ the catalog once per instance)",
-    ),
-    (
-        "customer.subscription.updated",
-        Trips::new((0, 0), (2, 2)),
-        "the event carries the subscription: read the user, write",
-    ),
-    (
-        "customer.subscription.deleted",
-        Trips::new((0, 0), (2, 2)),
-        "the event carries the subscription: read the user, write",
-    ),
-    (
-        "checkout.session.completed",
-        Trips::new((1, 1), (3, 3)),
-        "a re-read only with news (as for invoice.payment_failed)",
-    ),
+const WEBHOOKS: [(&str, (Trips, &str)); 5] = [
+    ("invoice.payment_failed", RE_READ),
+    ("customer.subscription.updated", CARRIES),
+    ("customer.subscription.deleted", CARRIES),
+    ("checkout.session.completed", RE_READ),
     (
         "customer.subscription.created",
-        Trips::new((0, 0), (2, 2)),
-        "read the user; write only if newer than what Checkout's return stored",
+        (
+            CARRIES.0,
+            "read the user; write only if newer than what Checkout's return stored",
+        ),
     ),
 ];
 
@@ -204,16 +208,7 @@ pub async fn prepare(
         CARD_OK,
     )
     .await?;
-    let prospect = field(
-        &fleet
-            .call(
-                "signup",
-                &signup(&format!("bench-{tag}-prospect@example.com")),
-            )
-            .await?
-            .json(),
-        "/id",
-    )?;
+    let prospect = new_user(fleet, &format!("bench-{tag}-prospect@example.com")).await?;
     // A subscriber who cancels, and one whose card fails when the trial ends.
     let (churned, _) = subscriber(
         stack,
@@ -239,6 +234,7 @@ pub async fn prepare(
     // Past the 3-day trial: the failing card is charged and refused.
     stack.advance_clock(4 * 24 * 3600).await?;
 
+    let leaver = new_user(fleet, &format!("bench-{tag}-leaver@example.com")).await?;
     let webhook_payload = event(stack, "customer.subscription.created", &ondemand.0).await?;
     let fixtures = Fixtures {
         tag: tag.to_string(),
@@ -247,6 +243,9 @@ pub async fn prepare(
         ondemand,
         prospect,
         webhook_payload,
+        codes: Mutex::default(),
+        leaver,
+        leaver_epoch: AtomicU64::new(0),
         counter: AtomicUsize::new(0),
     };
     // The webhook instance is warm before anything is counted.
@@ -256,7 +255,7 @@ pub async fn prepare(
 
     let mut trips = Vec::new();
     stack.network_model(true);
-    for (kind, minimum, why) in WEBHOOKS {
+    for (kind, (minimum, why)) in WEBHOOKS {
         let customer = match kind {
             "invoice.payment_failed" | "customer.subscription.updated" => &failing,
             "customer.subscription.deleted" => &churned,

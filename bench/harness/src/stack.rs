@@ -105,6 +105,11 @@ impl Stack {
         self.kit.stripe_delete(path).await
     }
 
+    /// Every email the functions sent through moto's SES, oldest first.
+    pub async fn sent_mail(&self) -> Vec<devchat_kit::SentMail> {
+        self.kit.sent_mail().await
+    }
+
     /// Pays a Checkout Session on the emulator's hosted page with `card`.
     pub async fn pay(&self, id: &str, card: &str) -> Result<()> {
         self.kit.emulator.pay_session(id, Card::new(card)).await?;

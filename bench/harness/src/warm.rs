@@ -8,13 +8,58 @@ use std::collections::HashMap;
 use crate::{
     Result,
     actions::{Action, Fixtures},
-    proxy::busy_within,
+    proxy::{Span, busy_within},
     results::{Latency, Warm},
+    runtime::Invocation,
     scenario::Fleet,
     stack::Stack,
     stats::{ms, summarize},
     trips::{RoundTrips, Trips, calls_within},
 };
+
+/// Invocations of an action before it is measured: the instance warm, its caches full.
+pub const WARM_UP: usize = 3;
+
+async fn warm_up(fleet: &mut Fleet, fx: &Fixtures, action: Action) -> Result<()> {
+    for _ in 0..WARM_UP {
+        let event = action.request(fx).event();
+        fleet
+            .instance(action.function())
+            .await?
+            .invoke(&event)
+            .await?;
+    }
+    Ok(())
+}
+
+/// `n` invocations of `action`, one at a time, each handed to `measure` with the
+/// proxies' spans of its calls (Stripe, DynamoDB); returns how many answered other
+/// than 2xx.
+async fn invocations(
+    stack: &Stack,
+    fleet: &mut Fleet,
+    fx: &Fixtures,
+    action: Action,
+    n: usize,
+    mut measure: impl FnMut(&Invocation, Vec<Span>, Vec<Span>),
+) -> Result<usize> {
+    stack.drain();
+    let mut errors = 0;
+    for _ in 0..n {
+        let event = action.request(fx).event();
+        let inv = fleet
+            .instance(action.function())
+            .await?
+            .invoke(&event)
+            .await?;
+        if !(200..300).contains(&inv.status()) {
+            errors += 1;
+        }
+        let (s, d) = stack.drain();
+        measure(&inv, s, d);
+    }
+    Ok(errors)
+}
 
 pub async fn warm_run(
     stack: &Stack,
@@ -24,23 +69,13 @@ pub async fn warm_run(
     n: usize,
 ) -> Result<Warm> {
     let function = action.function();
-    for _ in 0..3 {
-        let event = action.request(fx).event();
-        fleet.instance(function).await?.invoke(&event).await?;
-    }
+    warm_up(fleet, fx, action).await?;
     stack.clear_log().await?;
-    stack.drain();
     let (mut total, mut stripe, mut dynamo, mut own) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut stripe_calls, mut dynamo_calls, mut errors) = (0, 0, 0);
+    let (mut stripe_calls, mut dynamo_calls) = (0, 0);
     let cpu_before = fleet.instance(function).await?.cpu_time();
-    for _ in 0..n {
-        let event = action.request(fx).event();
-        let inv = fleet.instance(function).await?.invoke(&event).await?;
-        if !(200..300).contains(&inv.status()) {
-            errors += 1;
-        }
-        let (s, d) = stack.drain();
+    let errors = invocations(stack, fleet, fx, action, n, |inv, s, d| {
         stripe_calls += s.len();
         dynamo_calls += d.len();
         let in_stripe = busy_within(&s, inv.delivered, inv.answered);
@@ -49,7 +84,8 @@ pub async fn warm_run(
         stripe.push(ms(in_stripe));
         dynamo.push(ms(in_dynamo));
         own.push(ms(inv.duration.saturating_sub(in_stripe + in_dynamo)));
-    }
+    })
+    .await?;
     let cpu_after = fleet.instance(function).await?.cpu_time();
     let cpu = match (cpu_before, cpu_after) {
         (Some(before), Some(after)) => ms(after.saturating_sub(before)),
@@ -89,28 +125,20 @@ pub async fn latency_run(
 ) -> Result<(Latency, RoundTrips)> {
     let function = action.function();
     stack.network_model(true);
-    for _ in 0..2 {
-        let event = action.request(fx).event();
-        fleet.instance(function).await?.invoke(&event).await?;
-    }
-    stack.drain();
-    let (mut total, mut errors) = (Vec::new(), 0);
+    warm_up(fleet, fx, action).await?;
+    let mut total = Vec::new();
     let mut shapes: HashMap<Trips, (usize, Vec<String>)> = HashMap::new();
-    for _ in 0..n {
-        let event = action.request(fx).event();
-        let inv = fleet.instance(function).await?.invoke(&event).await?;
-        if !(200..300).contains(&inv.status()) {
-            errors += 1;
-        }
-        let (s, d) = stack.drain();
+    let errors = invocations(stack, fleet, fx, action, n, |inv, s, d| {
         let trips = Trips::of(&s, &d, inv.delivered, inv.answered);
         let shape = shapes
             .entry(trips)
             .or_insert_with(|| (0, calls_within(&s, &d, inv.delivered, inv.answered)));
         shape.0 += 1;
         total.push(ms(inv.duration));
-    }
+    })
+    .await;
     stack.network_model(false);
+    let errors = errors?;
     let (trips, (count, calls)) = shapes
         .into_iter()
         .max_by_key(|(_, (count, _))| *count)

@@ -29,7 +29,7 @@ pub use call::{
 pub use events::{event, invoice, stripe_object, subscription};
 pub use listen::{Listen, Watch, WebhookServer};
 pub use proxy::{Fault, Proxy};
-pub use stack::{Emulator, Options, SentMail, Stack};
+pub use stack::{Emulator, Options, SentMail, Stack, code_in};
 pub use stripe_emulator::control_client::{
     CARD_CHARGE_FAILS, CARD_OK, Card, Control, ControlError, Paid,
 };

@@ -64,7 +64,7 @@ fn cookies(req: &Request) -> Option<String> {
 
 /// The session the request's cookie carries (401 without a valid one); its epoch is
 /// not checked yet.
-fn session_of(app: &App, req: &Request) -> Result<session::Session> {
+pub(crate) fn session_of(app: &App, req: &Request) -> Result<session::Session> {
     session::read(
         &app.config.session_secret,
         cookies(req).as_deref(),
@@ -101,7 +101,7 @@ pub async fn session_user(app: &App, req: &Request) -> Result<crate::model::User
     user_of(app, &session).await
 }
 
-/// The user the request's session is for, whoever that is (`POST /users/sign-out`).
+/// The user the request's session is for, whoever that is.
 pub async fn current_user(app: &App, req: &Request) -> Result<crate::model::User> {
     let session = session_of(app, req)?;
     user_of(app, &session).await

@@ -1,7 +1,8 @@
 //! `POST /users/sign-out` `{"everywhere"?: bool}` → `{"signedOut":true,"everywhere"}`
 //! and the session cookie deleted. With `everywhere`, the user's session epoch moves on
 //! first, so every session of theirs, in every browser, stops working at once (401
-//! without a valid session). Without it, only this browser's cookie goes.
+//! without a valid session, or with one that has ended already: one conditional
+//! write, no read). Without it, only this browser's cookie goes.
 
 use http::{Method, StatusCode};
 use serde::Deserialize;
@@ -25,11 +26,19 @@ pub async fn handle(app: &App, req: Request) -> Result<Response> {
     super::same_origin(app, &req)?;
     let everywhere = optional_json_body::<SignOut>(&req)?.is_some_and(|body| body.everywhere);
     if everywhere {
-        let user = super::current_user(app, &req).await?;
-        if !app.store.bump_session_epoch(&user.id).await? {
-            return Err(Error::Unauthorized("no session: sign in first".into()));
+        // The cookie's signature proves the session; one conditional write checks that
+        // its epoch is still the user's and moves it on (no read first).
+        let session = super::session_of(app, &req)?;
+        if !app
+            .store
+            .bump_session_epoch(&session.user_id, session.epoch)
+            .await?
+        {
+            return Err(Error::Unauthorized(
+                "you have been signed out: sign in again".into(),
+            ));
         }
-        tracing::info!(customer = %user.id, "signed out everywhere");
+        tracing::info!(customer = %session.user_id, "signed out everywhere");
     }
     let response = respond(
         StatusCode::OK,

@@ -363,15 +363,22 @@ impl Store for DynamoStore {
         }
     }
 
-    async fn bump_session_epoch(&self, user_id: &str) -> Result<bool> {
+    async fn bump_session_epoch(&self, user_id: &str, epoch: u64) -> Result<bool> {
+        // A user who never signed out everywhere has no `sessionEpoch` yet: epoch 0.
+        let current = if epoch == 0 {
+            "attribute_exists(pk) AND (attribute_not_exists(sessionEpoch) OR sessionEpoch = :epoch)"
+        } else {
+            "attribute_exists(pk) AND sessionEpoch = :epoch"
+        };
         let request = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(user_key(user_id)))
-            .update_expression("ADD sessionEpoch :one")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()));
+            .update_expression("SET sessionEpoch = :next")
+            .condition_expression(current)
+            .expression_attribute_values(":epoch", AttributeValue::N(epoch.to_string()))
+            .expression_attribute_values(":next", AttributeValue::N((epoch + 1).to_string()));
         match request.send().await {
             Ok(_) => Ok(true),
             Err(err) if is_condition_failure(&err) => Ok(false),

@@ -218,6 +218,10 @@ async fn sign_out_everywhere_ends_every_session() {
             assert!(answer.message().contains("signed out"), "{}", answer.body);
         }
     }
+    // An ended session cannot end the others again.
+    let answer = sign_out(app, first.cookie.as_deref(), r#"{"everywhere":true}"#).await;
+    assert_eq!(answer.status, 401, "{}", answer.body);
+    assert!(answer.message().contains("signed out"), "{}", answer.body);
     // The old cookie no longer counts as the owner's browser either: a code is needed.
     assert_eq!(
         ask(app, "hedy@example.com", first.cookie.as_deref())
