@@ -28,8 +28,12 @@
 //!   cannot bill twice. A request whose event is still unsent after
 //!   [`METER_WINDOW_SECONDS`] is not sent again (Stripe might count it twice): it is
 //!   logged as an error for the owner.
-//! - The email is sent by whoever holds the request's claim ([`BillingStore::claim_session_mail`],
-//!   a conditional write): concurrent drains send it once. A sender that dies after
+//! - The email is sent by whoever holds the request's claim: the click that stores a
+//!   request stores it claimed (no write of its own), a retry or a drain claims it
+//!   with a conditional write ([`BillingStore::claim_session_mail`]), so concurrent
+//!   senders send it once. The meter event and the email go out at once, and are
+//!   marked in one write. A click whose store write failed gives up the claim it may
+//!   have written. A sender that dies after
 //!   SES accepted the mail but before marking it leaves a claim that goes stale after
 //!   [`MAIL_CLAIM_SECONDS`], and the mail is sent again: at least once, twice only then.
 //!   Each claim carries a token of its own, so when the SDK retries a claim whose
@@ -47,7 +51,7 @@ use crate::{
     config::Config,
     mail::{Mailer, Message},
     model::{SessionRequest, SubscriptionType, User},
-    store::{BillingStore, SessionMark, Store},
+    store::{BillingStore, SessionMarks, Store},
     stripe::StripeApi,
 };
 
@@ -79,56 +83,99 @@ pub struct Senders<'a, S, D, M> {
 }
 
 impl<S: StripeApi, D: Store + BillingStore, M: Mailer> Senders<'_, S, D, M> {
-    /// Sends what `session` still needs (meter event, then email); returns whether
-    /// it is settled. Failures are returned; callers log them.
-    pub async fn settle(&self, user: &User, session: &SessionRequest) -> Result<bool> {
-        let mut metered = session.metered || session.kind == SubscriptionType::Monthly;
-        if !metered {
-            if now() - session.requested_at > METER_WINDOW_SECONDS {
-                tracing::error!(customer = %user.id, session = %session.id, "a session's meter event was never accepted and is too old to resend safely: bill it by hand");
-            } else {
-                let catalog =
-                    self.store.get_catalog().await?.ok_or_else(|| {
-                        crate::Error::Internal("no catalog to name the meter".into())
-                    })?;
-                self.stripe
-                    .record_meter_event(&catalog.meter_event_name, &user.id, &session.id)
-                    .await?;
-                self.store
-                    .mark_session(&user.id, &session.id, SessionMark::Metered)
-                    .await?;
-                metered = true;
-            }
+    /// Sends what `session` still needs, the meter event (on demand) and the owner's
+    /// email at once, then marks both in one write; returns whether it is settled.
+    /// `held`: the token of the mail claim `session` was stored with (a click's new
+    /// request), else the claim is taken here first. A failed or refused meter event
+    /// is returned (the click answers it); every other failure is logged and left to
+    /// the next drain.
+    pub async fn settle(
+        &self,
+        user: &User,
+        session: &SessionRequest,
+        held: Option<&str>,
+    ) -> Result<bool> {
+        let mut meter = !session.metered && session.kind == SubscriptionType::Ondemand;
+        if meter && now() - session.requested_at > METER_WINDOW_SECONDS {
+            tracing::error!(customer = %user.id, session = %session.id, "a session's meter event was never accepted and is too old to resend safely: bill it by hand");
+            meter = false;
         }
-        if !session.notified {
-            let at = now();
-            let token = uuid::Uuid::new_v4().to_string();
-            let claimed = match self
-                .store
-                .claim_session_mail(&user.id, &session.id, &token, at, at - MAIL_CLAIM_SECONDS)
-                .await
-            {
-                Ok(claimed) => claimed,
-                Err(err) => {
-                    // The claim may have been written with its answer lost: give it up,
-                    // or the next drain would wait for it to go stale.
-                    self.release(user, session, &token).await;
-                    return Err(err);
+        let token = match (session.notified, held) {
+            (true, _) => None,
+            (false, Some(token)) => Some(token.to_owned()),
+            (false, None) => self.claim(user, session).await,
+        };
+        let (metered, sent) = tokio::join!(
+            async {
+                match meter {
+                    true => self.record_meter_event(user, session).await.map(|()| true),
+                    false => Ok(false),
                 }
-            };
-            // Sent already, or another sender holds it: the next drain looks again.
-            if !claimed {
-                return Ok(false);
-            }
-            let message = owner_message(self.config, user, session);
-            if let Err(err) = self.mail.send(&message).await {
-                self.release(user, session, &token).await;
-                return Err(err);
-            }
-            self.mark_sent(user, session).await?;
+            },
+            async {
+                let token = token.as_deref()?;
+                let message = owner_message(self.config, user, session);
+                match self.mail.send(&message).await {
+                    Ok(()) => Some(true),
+                    Err(err) => {
+                        tracing::warn!(customer = %user.id, session = %session.id, error = %err, "the owner's email was not sent; the next drain retries");
+                        self.release(user, session, token).await;
+                        None
+                    }
+                }
+            },
+        );
+        let marks = SessionMarks {
+            metered: matches!(metered, Ok(true)),
+            notified: sent.unwrap_or(false),
+        };
+        if marks.notified {
             tracing::info!(customer = %user.id, session = %session.id, "owner told of a session request");
         }
-        Ok(metered)
+        let settled =
+            (session.metered || marks.metered || session.kind == SubscriptionType::Monthly)
+                && (session.notified || marks.notified);
+        if self.mark(user, session, marks).await
+            && settled
+            && let Err(err) = (self.store)
+                .outbox_remove(&entry(&user.id, &session.id))
+                .await
+        {
+            tracing::warn!(error = %err, "removing a settled request from the outbox");
+        }
+        metered.map(|_| settled)
+    }
+
+    /// The meter event of an on-demand request, under its id as the identifier.
+    async fn record_meter_event(&self, user: &User, session: &SessionRequest) -> Result<()> {
+        let catalog = (self.store.get_catalog().await?)
+            .ok_or_else(|| crate::Error::Internal("no catalog to name the meter".into()))?;
+        self.stripe
+            .record_meter_event(&catalog.meter_event_name, &user.id, &session.id)
+            .await?;
+        tracing::info!(customer = %user.id, identifier = %session.id, "session recorded on the meter");
+        Ok(())
+    }
+
+    /// Claims the request's email for a new token; `None` when it is sent, another
+    /// sender holds a fresh claim, or the claim failed (logged, and given up).
+    async fn claim(&self, user: &User, session: &SessionRequest) -> Option<String> {
+        let at = now();
+        let token = uuid::Uuid::new_v4().to_string();
+        match (self.store)
+            .claim_session_mail(&user.id, &session.id, &token, at, at - MAIL_CLAIM_SECONDS)
+            .await
+        {
+            Ok(true) => Some(token),
+            Ok(false) => None,
+            Err(err) => {
+                tracing::warn!(customer = %user.id, session = %session.id, error = %err, "claiming the owner's email; the next drain retries");
+                // The claim may have been written with its answer lost: give it up,
+                // or the next drain would wait for it to go stale.
+                self.release(user, session, &token).await;
+                None
+            }
+        }
     }
 
     /// Gives up this sender's claim on the request's email; a failure is logged (the
@@ -142,46 +189,42 @@ impl<S: StripeApi, D: Store + BillingStore, M: Mailer> Senders<'_, S, D, M> {
         }
     }
 
-    /// Marks the request's email sent once SES took it. Tried [`MARK_TRIES`] times
-    /// (each one the SDK's own retries): left unmarked, the claim would go stale and
-    /// the owner be emailed twice.
-    async fn mark_sent(&self, user: &User, session: &SessionRequest) -> Result<()> {
+    /// Marks what was sent, in one write; returns whether the request's marks are
+    /// stored. Tried [`MARK_TRIES`] times (each one the SDK's own retries) when it
+    /// marks an email: left unmarked, the claim would go stale and the owner be
+    /// emailed twice. An unmarked meter event is sent again by the next drain under
+    /// the same identifier, which Stripe counts once.
+    async fn mark(&self, user: &User, session: &SessionRequest, marks: SessionMarks) -> bool {
+        let tries = if marks.notified { MARK_TRIES } else { 1 };
         let mut pause = std::time::Duration::from_millis(100);
-        for _ in 1..MARK_TRIES {
+        for attempt in 1..=tries {
             match (self.store)
-                .mark_session(&user.id, &session.id, SessionMark::Notified)
+                .mark_session(&user.id, &session.id, marks)
                 .await
             {
-                Ok(()) => return Ok(()),
-                Err(err) => tracing::warn!(error = %err, "marking a sent email; trying again"),
+                Ok(()) => return true,
+                Err(err) if attempt < tries => {
+                    tracing::warn!(error = %err, "marking a session request; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause *= 4;
+                }
+                Err(err) if marks.notified => {
+                    tracing::error!(customer = %user.id, session = %session.id, error = %err, "the owner's email was sent but could not be marked: it may be sent again");
+                }
+                Err(err) => {
+                    tracing::warn!(customer = %user.id, session = %session.id, error = %err, "marking a session request; the next drain retries");
+                }
             }
-            tokio::time::sleep(pause).await;
-            pause *= 4;
         }
-        (self.store)
-            .mark_session(&user.id, &session.id, SessionMark::Notified)
-            .await
-            .inspect_err(|_| tracing::error!(customer = %user.id, session = %session.id, "the owner's email was sent but could not be marked: it may be sent again"))
+        false
     }
 
-    /// [`Self::settle`] for each of `sessions`, then drops the settled ones from the
-    /// outbox; failures are logged, never returned.
+    /// [`Self::settle`] for each of `sessions` (claims taken here); failures are
+    /// logged, never returned.
     pub async fn settle_all(&self, user: &User, sessions: &[&SessionRequest]) {
         for session in sessions {
-            match self.settle(user, session).await {
-                Ok(true) => {
-                    if let Err(err) = self
-                        .store
-                        .outbox_remove(&entry(&user.id, &session.id))
-                        .await
-                    {
-                        tracing::warn!(error = %err, "removing a settled request from the outbox");
-                    }
-                }
-                Ok(false) => {}
-                Err(err) => {
-                    tracing::warn!(customer = %user.id, session = %session.id, error = %err, "a session request is not settled yet; the next drain retries")
-                }
+            if let Err(err) = self.settle(user, session, None).await {
+                tracing::warn!(customer = %user.id, session = %session.id, error = %err, "a session request is not settled yet; the next drain retries");
             }
         }
     }

@@ -138,7 +138,7 @@ impl<T: Clone> Cached<T> {
 
 mod billing;
 mod dynamo;
-pub use billing::{BillingStore, SessionAdded, SessionMark};
+pub use billing::{BillingStore, SessionAdded, SessionMarks};
 pub use dynamo::DynamoStore;
 
 #[cfg(test)]

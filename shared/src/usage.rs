@@ -23,9 +23,9 @@ use crate::{
     billing::{has_ended, payment_failed},
     catalog::OFFER,
     mail::Mailer,
-    model::{Catalog, SessionRequest, SubscriptionType, User},
+    model::{SessionRequest, SubscriptionType, User},
     outbox::{self, MAIL_CLAIM_SECONDS, Senders},
-    store::{BillingStore, SessionAdded, SessionMark, Store},
+    store::{BillingStore, SessionAdded, Store},
     stripe::StripeApi,
 };
 
@@ -65,7 +65,6 @@ pub fn period_taken() -> String {
 /// request in one period.
 pub async fn arrange_session<S, D, M>(
     senders: &Senders<'_, S, D, M>,
-    catalog: &Catalog,
     user: &User,
     identifier: &str,
 ) -> Result<String>
@@ -74,7 +73,7 @@ where
     D: Store + BillingStore,
     M: Mailer,
 {
-    let (stripe, store) = (senders.stripe, senders.store);
+    let store = senders.store;
     let mut user = user.clone();
     let subscription = user.subscription.clone().ok_or_else(|| {
         Error::Conflict("you have no subscription: subscribe to arrange sessions".into())
@@ -89,15 +88,19 @@ where
         return Err(Error::Conflict(PAYMENT_FAILED.into()));
     }
     let kind = subscription.kind;
+    // The click that stores the request holds its email's claim from the start (one
+    // write less than claiming after): this token tells our write from another's.
+    let token = uuid::Uuid::new_v4().to_string();
+    let requested_at = outbox::now();
     let request = SessionRequest {
         id: identifier.to_owned(),
-        requested_at: outbox::now(),
+        requested_at,
         kind,
         period_start: subscription.period.map(|p| p.start),
         metered: false,
         notified: false,
-        mail_claim: None,
-        mail_claim_by: None,
+        mail_claim: Some(requested_at),
+        mail_claim_by: Some(token.clone()),
     };
     // Into the outbox before the request exists, so no stored request is ever missing
     // from it (an entry without a request is dropped by the next drain).
@@ -105,52 +108,50 @@ where
     store.outbox_add(&entry).await?;
     // The same write drops the requests the record no longer needs (no extra call).
     let stale = crate::billing::stale_sessions(&user, request.period_start, request.requested_at);
-    let (mut stored, new) = match store
-        .add_session(
-            &user.id,
-            &request,
-            kind == SubscriptionType::Monthly,
-            &stale,
-        )
-        .await?
-    {
-        SessionAdded::New => (request, true),
-        SessionAdded::Existing(existing) => (existing, false),
+    let one_per_period = kind == SubscriptionType::Monthly;
+    let added = store
+        .add_session(&user.id, &request, one_per_period, &stale)
+        .await;
+    let added = match added {
+        Ok(added) => added,
+        Err(err) => {
+            // It may have been written, answer lost: give up our claim, so the retried
+            // click or the next drain sends the email without waiting for it to go stale.
+            if let Err(err) = store
+                .release_session_mail(&user.id, identifier, &token)
+                .await
+            {
+                tracing::warn!(error = %err, "releasing a mail claim");
+            }
+            return Err(err);
+        }
+    };
+    let (stored, held) = match added {
+        SessionAdded::New => (request, Some(token)),
+        // Our own write, whose answer was lost and retried by the SDK.
+        SessionAdded::Existing(existing) if existing.mail_claim_by.as_ref() == Some(&token) => {
+            (existing, Some(token))
+        }
+        // A retried click: its request as stored, the email's claim taken if free.
+        SessionAdded::Existing(existing) => (existing, None),
         SessionAdded::PeriodTaken => {
             store.outbox_remove(&entry).await.ok();
             return Err(Error::Conflict(period_taken()));
         }
     };
-    if stored.kind == SubscriptionType::Ondemand && !stored.metered {
-        stripe
-            .record_meter_event(&catalog.meter_event_name, &user.id, identifier)
-            .await?;
-        match store
-            .mark_session(&user.id, identifier, SessionMark::Metered)
-            .await
-        {
-            Ok(()) => stored.metered = true,
-            // Recorded in Stripe; the next drain sends the same identifier again
-            // (counted once) and marks it.
-            Err(err) => tracing::warn!(error = %err, "marking a recorded session"),
-        }
-        tracing::info!(customer = %user.id, identifier, "session recorded on the meter");
-    }
-    // The owner's email: the click that stored the request sends it; a retry of that
-    // click (or a later click) takes over only requests left unsettled for longer
-    // than a sender's claim, so concurrent retries do not all reach for one email.
-    let waiting_since = outbox::now() - MAIL_CLAIM_SECONDS;
+    // This click's request: its meter event and the owner's email, at once; a meter
+    // event Stripe refuses fails the click (the request stays stored: a retry or the
+    // next drain sends it under the same identifier).
     user.sessions.insert(stored.id.clone(), stored.clone());
-    let mut todo: Vec<&SessionRequest> = Vec::new();
-    if new || stored.requested_at < waiting_since {
-        todo.push(&stored);
-    }
-    todo.extend(
-        user.sessions
-            .values()
-            .filter(|s| s.id != stored.id && !s.is_settled() && s.requested_at < waiting_since),
-    );
-    senders.settle_all(&user, &todo).await;
+    senders.settle(&user, &stored, held.as_deref()).await?;
+    // Earlier requests of this customer still unsettled past a sender's claim.
+    let waiting_since = outbox::now() - MAIL_CLAIM_SECONDS;
+    let earlier: Vec<&SessionRequest> = user
+        .sessions
+        .values()
+        .filter(|s| s.id != stored.id && !s.is_settled() && s.requested_at < waiting_since)
+        .collect();
+    senders.settle_all(&user, &earlier).await;
     Ok(stored.id.clone())
 }
 

@@ -173,8 +173,8 @@ pub const ACTIONS: [Spec; 14] = [
         "schedule",
         "POST /offerings/paircode/schedule",
         (1, 1),
-        (1, 1),
-        "the user (a live on-demand subscription?) before the meter event",
+        (3, 3),
+        "the user (a live subscription?); the request stored (with its outbox mark) before the meter event and the owner's email, sent at once; then both marked sent",
     ),
     spec(
         Action::Portal,

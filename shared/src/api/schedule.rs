@@ -19,7 +19,9 @@ pub async fn handle(app: &App, req: Request) -> Result<Response> {
     let user = super::session_user(app, &req).await?;
     let identifier = usage::identifier(http::text_header(&req, "idempotency-key")?)?;
     optional_json_body::<serde_json::Map<String, serde_json::Value>>(&req)?;
-    let catalog = catalog::load(&app.stripe, &app.store, &app.config).await?;
-    let recorded = usage::arrange_session(&app.senders(), &catalog, &user, &identifier).await?;
+    // Provisioned on first use, then kept in the instance's memory, where the meter
+    // event finds its name.
+    catalog::load(&app.stripe, &app.store, &app.config).await?;
+    let recorded = usage::arrange_session(&app.senders(), &user, &identifier).await?;
     http::respond(StatusCode::OK, &json!({ "usageRecord": recorded }))
 }

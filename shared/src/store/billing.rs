@@ -18,18 +18,18 @@ pub enum SessionAdded {
     PeriodTaken,
 }
 
-/// Something to do once the request is stored: mark it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionMark {
+/// What was sent for a stored request, marked on it in one write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SessionMarks {
     /// Stripe accepted its meter event.
-    Metered,
+    pub metered: bool,
     /// SES accepted the owner's email (the sender's claim goes with it).
-    Notified,
+    pub notified: bool,
 }
 
 pub trait BillingStore: Send + Sync {
     /// Stores `session` on the user's record in one conditional write, unless one
-    /// with its id is there; with `one_per_period`, only if no other request holds its
+    /// with its id is there (a `session` carrying a mail claim is stored claimed); with `one_per_period`, only if no other request holds its
     /// period (`period_start`) yet. The same write drops the requests `drop` names
     /// (pruning, [`crate::billing::stale_sessions`]).
     fn add_session(
@@ -39,11 +39,12 @@ pub trait BillingStore: Send + Sync {
         one_per_period: bool,
         drop: &[String],
     ) -> impl Future<Output = Result<SessionAdded>> + Send;
+    /// Sets what `marks` says was sent (both in one write).
     fn mark_session(
         &self,
         user_id: &str,
         id: &str,
-        mark: SessionMark,
+        marks: SessionMarks,
     ) -> impl Future<Output = Result<()>> + Send;
     /// Claims the sending of the request's email at `now` for the sender `token`,
     /// unless it is sent, or claimed since `stale_before` by another sender. Returns

@@ -16,7 +16,7 @@ use super::{DynamoStore, is_condition_failure, mapping, storage, user_key};
 use crate::{
     Error, Result,
     model::{Invoice, SessionRequest},
-    store::{BillingStore, SessionAdded, SessionMark, Store},
+    store::{BillingStore, SessionAdded, SessionMarks, Store},
 };
 
 const OUTBOX_KEY: &str = "OUTBOX";
@@ -168,13 +168,21 @@ impl BillingStore for DynamoStore {
         }
     }
 
-    async fn mark_session(&self, user_id: &str, id: &str, mark: SessionMark) -> Result<()> {
-        let update = match mark {
-            SessionMark::Metered => "SET #s.#id.metered = :t",
-            SessionMark::Notified => {
-                "SET #s.#id.notified = :t REMOVE #s.#id.mailClaim, #s.#id.mailClaimBy"
-            }
-        };
+    async fn mark_session(&self, user_id: &str, id: &str, marks: SessionMarks) -> Result<()> {
+        let mut set = Vec::new();
+        if marks.metered {
+            set.push("#s.#id.metered = :t");
+        }
+        if marks.notified {
+            set.push("#s.#id.notified = :t");
+        }
+        if set.is_empty() {
+            return Ok(());
+        }
+        let mut update = format!("SET {}", set.join(", "));
+        if marks.notified {
+            update.push_str(" REMOVE #s.#id.mailClaim, #s.#id.mailClaimBy");
+        }
         self.update_user(user_id)
             .update_expression(update)
             .condition_expression("attribute_exists(#s.#id)")
