@@ -14,6 +14,7 @@
 mod call;
 mod events;
 mod listen;
+mod mail;
 mod proxy;
 mod stack;
 
@@ -28,8 +29,9 @@ pub use call::{
 };
 pub use events::{event, invoice, stripe_object, subscription};
 pub use listen::{Listen, Watch, WebhookServer};
+pub use mail::{SentMail, code_in};
 pub use proxy::{Fault, Proxy};
-pub use stack::{Emulator, Options, SentMail, Stack, code_in};
+pub use stack::{Emulator, Options, Stack};
 pub use stripe_emulator::control_client::{
     CARD_CHARGE_FAILS, CARD_OK, Card, Control, ControlError, Paid,
 };
