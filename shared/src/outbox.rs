@@ -113,21 +113,23 @@ impl<S: StripeApi, D: Store + BillingStore, M: Mailer> Senders<'_, S, D, M> {
                 }
             },
             async {
-                let token = token.as_deref()?;
+                let Some(token) = token.as_deref() else {
+                    return false;
+                };
                 let message = owner_message(self.config, user, session);
                 match self.mail.send(&message).await {
-                    Ok(()) => Some(true),
+                    Ok(()) => true,
                     Err(err) => {
                         tracing::warn!(customer = %user.id, session = %session.id, error = %err, "the owner's email was not sent; the next drain retries");
                         self.release(user, session, token).await;
-                        None
+                        false
                     }
                 }
             },
         );
         let marks = SessionMarks {
             metered: matches!(metered, Ok(true)),
-            notified: sent.unwrap_or(false),
+            notified: sent,
         };
         if marks.notified {
             tracing::info!(customer = %user.id, session = %session.id, "owner told of a session request");
@@ -180,7 +182,7 @@ impl<S: StripeApi, D: Store + BillingStore, M: Mailer> Senders<'_, S, D, M> {
 
     /// Gives up this sender's claim on the request's email; a failure is logged (the
     /// claim then goes stale after [`MAIL_CLAIM_SECONDS`]).
-    async fn release(&self, user: &User, session: &SessionRequest, token: &str) {
+    pub async fn release(&self, user: &User, session: &SessionRequest, token: &str) {
         if let Err(err) = (self.store)
             .release_session_mail(&user.id, &session.id, token)
             .await

@@ -117,12 +117,7 @@ where
         Err(err) => {
             // It may have been written, answer lost: give up our claim, so the retried
             // click or the next drain sends the email without waiting for it to go stale.
-            if let Err(err) = store
-                .release_session_mail(&user.id, identifier, &token)
-                .await
-            {
-                tracing::warn!(error = %err, "releasing a mail claim");
-            }
+            senders.release(&user, &request, &token).await;
             return Err(err);
         }
     };
