@@ -262,6 +262,7 @@ mod tests {
             id: "cus_1".into(),
             email: "ada@example.com".into(),
             session_epoch: 0,
+            outbox_adds: 0,
             subscription: Some(Subscription {
                 id: "sub_1".into(),
                 status: status.into(),

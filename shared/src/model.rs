@@ -65,6 +65,11 @@ pub struct User {
     /// does not. "Sign out everywhere" adds one. Not shown to the client.
     #[serde(default, rename = "sessionEpoch")]
     pub session_epoch: u64,
+    /// How many session requests were ever stored for this user: a write that takes
+    /// the user off the outbox checks it, so it never drops a request stored after
+    /// the writer looked ([`crate::outbox`]). Not shown to the client.
+    #[serde(default, rename = "outboxAdds")]
+    pub outbox_adds: u64,
     /// Session requests ("Arrange session"), by id (the meter event identifier).
     /// Written even when empty: DynamoDB sets `sessions.{id}` only in an existing map.
     #[serde(default)]

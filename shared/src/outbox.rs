@@ -5,21 +5,24 @@
 //!
 //! The request is stored before anything is sent ([`crate::usage::arrange_session`]),
 //! so nothing can be sent for a request we do not hold, and what is left to send is
-//! written on the request itself (`metered`, `notified`). The outbox (`OUTBOX`, a set
-//! of `{user}#{request}` entries, added *before* the request is written) says where to
-//! look. It is drained right after each click (that click's request and the user's
-//! earlier unsettled ones) and after every webhook delivery (every entry, a few at a
-//! time), so a send that failed is retried by the next click or the next event, and
-//! logged each time it fails.
+//! written on the request itself (`metered`, `notified`). The outbox says where to
+//! look: the same write that stores a request puts its user on it (a sparse index of
+//! the users' items, [`BillingStore::outbox_pending`]), and the write that marks the
+//! click's request settled takes the user off again when nothing else of theirs is
+//! waiting, so a click costs no call of its own for the outbox. That write checks
+//! [`User::outbox_adds`], the count of requests ever stored for the user: a request
+//! stored after the writer read the user keeps them on. Whatever is left is drained by
+//! the next click (the user's earlier unsettled requests), after every webhook
+//! delivery, and by a scheduled function (`outbox`, every 5 minutes in AWS:
+//! [`crate::api::outbox`]), so a failed email waits minutes at most; each failure is
+//! logged.
 //!
 //! A stream would deliver every write to a small `notify` function with retries built
 //! in, but locally the stack is `cargo lambda watch` + moto server: moto keeps a
 //! stream's records yet nothing invokes a function from them, so the path customers
 //! take in AWS would be one no local test runs. The outbox works the same in both.
-//! With neither clicks nor webhooks, a scheduled function (`outbox`, every 5 minutes
-//! in AWS: [`crate::api::outbox`]) drains it, so a failed email waits minutes at most.
-//! Locally nothing schedules it (`cargo lambda watch` serves HTTP only); the tests
-//! call its handler.
+//! Locally nothing schedules the drain (`cargo lambda watch` serves HTTP only); the
+//! tests call its handler.
 //!
 //! # Once, and not twice
 //!
@@ -61,13 +64,8 @@ pub const MAIL_CLAIM_SECONDS: i64 = 60;
 pub const METER_WINDOW_SECONDS: i64 = 23 * 3_600;
 /// How often a sender tries to mark an email that SES accepted.
 pub const MARK_TRIES: u32 = 3;
-/// Entries one webhook delivery drains at most.
+/// Users one webhook delivery drains at most.
 pub const DRAIN_LIMIT: usize = 20;
-
-/// The outbox entry of a request.
-pub fn entry(user_id: &str, session_id: &str) -> String {
-    format!("{user_id}#{session_id}")
-}
 
 /// The Unix time now (our clock).
 pub fn now() -> i64 {
@@ -86,14 +84,17 @@ impl<S: StripeApi, D: Store + BillingStore, M: Mailer> Senders<'_, S, D, M> {
     /// Sends what `session` still needs, the meter event (on demand) and the owner's
     /// email at once, then marks both in one write; returns whether it is settled.
     /// `held`: the token of the mail claim `session` was stored with (a click's new
-    /// request), else the claim is taken here first. A failed or refused meter event
-    /// is returned (the click answers it); every other failure is logged and left to
-    /// the next drain.
+    /// request), else the claim is taken here first. `clear`: the user's
+    /// [`User::outbox_adds`] when nothing else of theirs waits, so the marking write
+    /// takes them off the outbox once this request is settled. A failed or refused
+    /// meter event is returned (the click answers it); every other failure is logged
+    /// and left to the next drain.
     pub async fn settle(
         &self,
         user: &User,
         session: &SessionRequest,
         held: Option<&str>,
+        clear: Option<u64>,
     ) -> Result<bool> {
         let mut meter = !session.metered && session.kind == SubscriptionType::Ondemand;
         if meter && now() - session.requested_at > METER_WINDOW_SECONDS {
@@ -137,14 +138,8 @@ impl<S: StripeApi, D: Store + BillingStore, M: Mailer> Senders<'_, S, D, M> {
         let settled =
             (session.metered || marks.metered || session.kind == SubscriptionType::Monthly)
                 && (session.notified || marks.notified);
-        if self.mark(user, session, marks).await
-            && settled
-            && let Err(err) = (self.store)
-                .outbox_remove(&entry(&user.id, &session.id))
-                .await
-        {
-            tracing::warn!(error = %err, "removing a settled request from the outbox");
-        }
+        let clear = clear.filter(|_| settled);
+        let settled = self.mark(user, session, marks, clear).await && settled;
         metered.map(|_| settled)
     }
 
@@ -196,12 +191,18 @@ impl<S: StripeApi, D: Store + BillingStore, M: Mailer> Senders<'_, S, D, M> {
     /// marks an email: left unmarked, the claim would go stale and the owner be
     /// emailed twice. An unmarked meter event is sent again by the next drain under
     /// the same identifier, which Stripe counts once.
-    async fn mark(&self, user: &User, session: &SessionRequest, marks: SessionMarks) -> bool {
+    async fn mark(
+        &self,
+        user: &User,
+        session: &SessionRequest,
+        marks: SessionMarks,
+        clear: Option<u64>,
+    ) -> bool {
         let tries = if marks.notified { MARK_TRIES } else { 1 };
         let mut pause = std::time::Duration::from_millis(100);
         for attempt in 1..=tries {
             match (self.store)
-                .mark_session(&user.id, &session.id, marks)
+                .mark_session(&user.id, &session.id, marks, clear)
                 .await
             {
                 Ok(()) => return true,
@@ -221,60 +222,58 @@ impl<S: StripeApi, D: Store + BillingStore, M: Mailer> Senders<'_, S, D, M> {
         false
     }
 
-    /// [`Self::settle`] for each of `sessions` (claims taken here); failures are
-    /// logged, never returned.
-    pub async fn settle_all(&self, user: &User, sessions: &[&SessionRequest]) {
+    /// [`Self::settle`] for each of `sessions` (claims taken here); returns whether
+    /// all are settled. Failures are logged, never returned.
+    pub async fn settle_all(&self, user: &User, sessions: &[&SessionRequest]) -> bool {
+        let mut all = true;
         for session in sessions {
-            if let Err(err) = self.settle(user, session, None).await {
-                tracing::warn!(customer = %user.id, session = %session.id, error = %err, "a session request is not settled yet; the next drain retries");
+            match self.settle(user, session, None, None).await {
+                Ok(settled) => all &= settled,
+                Err(err) => {
+                    all = false;
+                    tracing::warn!(customer = %user.id, session = %session.id, error = %err, "a session request is not settled yet; the next drain retries");
+                }
             }
         }
+        all
     }
 
-    /// Settles up to [`DRAIN_LIMIT`] outbox entries (after a webhook delivery).
+    /// Settles what up to [`DRAIN_LIMIT`] users on the outbox wait for (after a
+    /// webhook delivery).
     pub async fn drain(&self) -> usize {
         self.drain_up_to(DRAIN_LIMIT).await
     }
 
-    /// Settles up to `limit` outbox entries; returns how many it looked at. Entries
-    /// whose request is settled or absent leave the outbox. Never fails: a failure is
+    /// Settles the unsettled requests of up to `limit` users on the outbox, and takes
+    /// each user whose requests are all settled off it (unless one was stored since
+    /// it was read); returns how many users it looked at. Never fails: a failure is
     /// logged.
     pub async fn drain_up_to(&self, limit: usize) -> usize {
-        let pending = match self.store.outbox_pending().await {
+        let pending = match self.store.outbox_pending(limit).await {
             Ok(pending) => pending,
             Err(err) => {
                 tracing::warn!(error = %err, "reading the outbox");
                 return 0;
             }
         };
-        let taken = pending.len().min(limit);
-        for item in pending.into_iter().take(limit) {
-            let Some((user_id, session_id)) = item.split_once('#') else {
-                continue;
-            };
+        for user_id in &pending {
             let user = match self.store.get_user(user_id).await {
-                Ok(user) => user,
+                Ok(Some(user)) => user,
+                Ok(None) => continue,
                 Err(err) => {
                     tracing::warn!(error = %err, "reading a user for the outbox");
                     continue;
                 }
             };
-            match user
-                .as_ref()
-                .and_then(|u| u.sessions.get(session_id).map(|s| (u, s)))
+            let waiting: Vec<&SessionRequest> =
+                user.sessions.values().filter(|s| !s.is_settled()).collect();
+            if self.settle_all(&user, &waiting).await
+                && let Err(err) = self.store.outbox_clear(&user.id, user.outbox_adds).await
             {
-                Some((user, session)) if !session.is_settled() => {
-                    self.settle_all(user, &[session]).await;
-                }
-                // Settled, or never written (the click failed before storing it).
-                _ => {
-                    if let Err(err) = self.store.outbox_remove(&item).await {
-                        tracing::warn!(error = %err, "removing from the outbox");
-                    }
-                }
+                tracing::warn!(customer = %user.id, error = %err, "taking a user off the outbox");
             }
         }
-        taken
+        pending.len()
     }
 }
 
@@ -332,6 +331,7 @@ mod tests {
             email: "ada@example.com".into(),
             subscription: None,
             session_epoch: 0,
+            outbox_adds: 0,
             sessions: [request("a", 10), request("b", 10), request("c", 5)]
                 .into_iter()
                 .map(|s| (s.id.clone(), s))

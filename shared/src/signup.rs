@@ -85,6 +85,7 @@ pub async fn sign_up(
         email: email.clone(),
         subscription: None,
         session_epoch: 0,
+        outbox_adds: 0,
         sessions: Default::default(),
         invoices: Default::default(),
     };
@@ -128,6 +129,7 @@ pub(crate) async fn user_record(
         email: email.to_owned(),
         subscription: None,
         session_epoch: 0,
+        outbox_adds: 0,
         sessions: Default::default(),
         invoices: Default::default(),
     };

@@ -1,13 +1,13 @@
 //! Storage, behind a small trait, and its DynamoDB implementation ([`DynamoStore`]),
 //! with items mapped by serde_dynamo. One table, keyed by `pk`:
 //! `USER#{customer id}` (the user), `EMAIL#{normalised email}` (the one-user-per-email
-//! claim, written conditionally), `CATALOG` (what provisioning converged to), `OUTBOX`
-//! (session requests with work still to send, see [`crate::outbox`]),
+//! claim, written conditionally), `CATALOG` (what provisioning converged to),
 //! `SIGNIN#{normalised email}` (the sign-in code and its hourly count) and
 //! `LIMIT#SIGNIN#{source IP}#{hour}` (codes sent to one source in one hour); the last two
 //! carry a `ttl` (DynamoDB's TTL attribute) and go by themselves. A user's session
 //! requests and invoices live on the user's item ([`BillingStore`]), so `GET /users`
-//! reads one item.
+//! reads one item; a user with a request that may still have work to send carries
+//! `pendingSince`, which puts them in the `outbox` index (see [`crate::outbox`]).
 //!
 //! The catalog changes only when provisioning runs (a deploy), yet most routes need
 //! it, so [`DynamoStore`] keeps the last one it read or wrote in the warm instance's

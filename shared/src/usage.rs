@@ -102,10 +102,6 @@ where
         mail_claim: Some(requested_at),
         mail_claim_by: Some(token.clone()),
     };
-    // Into the outbox before the request exists, so no stored request is ever missing
-    // from it (an entry without a request is dropped by the next drain).
-    let entry = outbox::entry(&user.id, identifier);
-    store.outbox_add(&entry).await?;
     // The same write drops the requests the record no longer needs (no extra call).
     let stale = crate::billing::stale_sessions(&user, request.period_start, request.requested_at);
     let one_per_period = kind == SubscriptionType::Monthly;
@@ -122,31 +118,40 @@ where
         }
     };
     let (stored, held) = match added {
-        SessionAdded::New => (request, Some(token)),
+        SessionAdded::New => (request, Some(token.clone())),
         // Our own write, whose answer was lost and retried by the SDK.
         SessionAdded::Existing(existing) if existing.mail_claim_by.as_ref() == Some(&token) => {
-            (existing, Some(token))
+            (existing, Some(token.clone()))
         }
         // A retried click: its request as stored, the email's claim taken if free.
         SessionAdded::Existing(existing) => (existing, None),
-        SessionAdded::PeriodTaken => {
-            store.outbox_remove(&entry).await.ok();
-            return Err(Error::Conflict(period_taken()));
-        }
+        // Our write did not happen: the user's outbox count is as it was.
+        SessionAdded::PeriodTaken => return Err(Error::Conflict(period_taken())),
     };
+    // Earlier requests of this customer still unsettled (the pruned ones were settled).
+    let waiting_since = outbox::now() - MAIL_CLAIM_SECONDS;
+    let others: Vec<&SessionRequest> = user
+        .sessions
+        .values()
+        .filter(|s| s.id != stored.id && !s.is_settled() && !stale.contains(&s.id))
+        .collect();
+    // Stored by this write, with nothing else waiting: settling it takes the user off
+    // the outbox, unless a request was stored since the user was read.
+    let clear = (held.as_deref() == Some(token.as_str()) && others.is_empty())
+        .then_some(user.outbox_adds + 1);
     // This click's request: its meter event and the owner's email, at once; a meter
     // event Stripe refuses fails the click (the request stays stored: a retry or the
     // next drain sends it under the same identifier).
-    user.sessions.insert(stored.id.clone(), stored.clone());
-    senders.settle(&user, &stored, held.as_deref()).await?;
-    // Earlier requests of this customer still unsettled past a sender's claim.
-    let waiting_since = outbox::now() - MAIL_CLAIM_SECONDS;
-    let earlier: Vec<&SessionRequest> = user
-        .sessions
-        .values()
-        .filter(|s| s.id != stored.id && !s.is_settled() && s.requested_at < waiting_since)
+    let earlier: Vec<SessionRequest> = (others.into_iter())
+        .filter(|s| s.requested_at < waiting_since)
+        .cloned()
         .collect();
-    senders.settle_all(&user, &earlier).await;
+    user.sessions.insert(stored.id.clone(), stored.clone());
+    senders.settle(&user, &stored, held.as_deref(), clear).await?;
+    // Earlier ones, past a sender's claim: the next drain takes the user off the outbox.
+    senders
+        .settle_all(&user, &earlier.iter().collect::<Vec<_>>())
+        .await;
     Ok(stored.id.clone())
 }
 

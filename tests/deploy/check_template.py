@@ -276,7 +276,10 @@ class Template(unittest.TestCase):
                     self.assertEqual(statement["Effect"], "Allow")
                     for action in actions:
                         self.assertNotIn("*", action, f"{role_name}: wildcard action {action}")
-                    if any(a.startswith("dynamodb:") for a in actions):
+                    if actions == ["dynamodb:scan"]:
+                        # Only the outbox index is ever scanned, never the table.
+                        self.assertEqual(as_list(statement["Resource"]), [{"Fn::Sub": "${Table.Arn}/index/outbox"}], role_name)
+                    elif any(a.startswith("dynamodb:") for a in actions):
                         for resource in as_list(statement["Resource"]):
                             self.assertEqual(resource, {"Fn::GetAtt": ["Table", "Arn"]}, role_name)
         for name, function in self.functions.items():
@@ -326,7 +329,18 @@ class Template(unittest.TestCase):
         table = self.resources["Table"]["Properties"]
         self.assertEqual(table["BillingMode"], "PAY_PER_REQUEST")
         self.assertEqual(table["KeySchema"], [{"AttributeName": "pk", "KeyType": "HASH"}])
-        self.assertEqual(table["AttributeDefinitions"], [{"AttributeName": "pk", "AttributeType": "S"}])
+        self.assertEqual(
+            table["AttributeDefinitions"],
+            [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "pendingSince", "AttributeType": "N"}],
+        )
+        # The outbox: a sparse index on `pendingSince`, as the store creates it locally.
+        self.assertEqual(
+            table["GlobalSecondaryIndexes"],
+            [{"IndexName": "outbox", "KeySchema": [{"AttributeName": "pendingSince", "KeyType": "HASH"}], "Projection": {"ProjectionType": "KEYS_ONLY"}}],
+        )
+        billing = (ROOT / "shared" / "src" / "store" / "dynamo" / "billing.rs").read_text()
+        self.assertIn('OUTBOX_INDEX: &str = "outbox"', billing)
+        self.assertIn('PENDING: &str = "pendingSince"', billing)
         self.assertIn("`pk`", (ROOT / "shared" / "src" / "store.rs").read_text())
         self.assertTrue(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"])
         self.assertEqual(table["TimeToLiveSpecification"], {"AttributeName": "ttl", "Enabled": True})

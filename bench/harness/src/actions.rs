@@ -174,7 +174,7 @@ pub const ACTIONS: [Spec; 14] = [
         "POST /offerings/paircode/schedule",
         (1, 1),
         (3, 3),
-        "the user (a live subscription?); the request stored (with its outbox mark) before the meter event and the owner's email, sent at once; then both marked sent",
+        "the user (a live subscription?); the request stored (its user put on the outbox in the same write) before the meter event and the owner's email, sent at once; then both marked sent and the user taken off the outbox, in one write",
     ),
     spec(
         Action::Portal,

@@ -1,5 +1,6 @@
 //! What the dashboard and "Arrange session" store beside the user: session requests,
-//! invoices and the outbox of work still to send. A trait of its own, beside
+//! invoices, and whether the user is on the outbox (has requests that may still have
+//! work to send, [`crate::outbox`]). A trait of its own, beside
 //! [`super::Store`], implemented by [`super::DynamoStore`] in `dynamo/billing.rs`.
 
 use crate::{
@@ -30,8 +31,9 @@ pub struct SessionMarks {
 pub trait BillingStore: Send + Sync {
     /// Stores `session` on the user's record in one conditional write, unless one
     /// with its id is there (a `session` carrying a mail claim is stored claimed); with `one_per_period`, only if no other request holds its
-    /// period (`period_start`) yet. The same write drops the requests `drop` names
-    /// (pruning, [`crate::billing::stale_sessions`]).
+    /// period (`period_start`) yet. The same write puts the user on the outbox and
+    /// counts the request in [`crate::model::User::outbox_adds`], and drops the
+    /// requests `drop` names (pruning, [`crate::billing::stale_sessions`]).
     fn add_session(
         &self,
         user_id: &str,
@@ -39,12 +41,15 @@ pub trait BillingStore: Send + Sync {
         one_per_period: bool,
         drop: &[String],
     ) -> impl Future<Output = Result<SessionAdded>> + Send;
-    /// Sets what `marks` says was sent (both in one write).
+    /// Sets what `marks` says was sent (both in one write). With `clear`, the same
+    /// write takes the user off the outbox if `outbox_adds` is still `clear` (no
+    /// request was stored since the caller's view); otherwise it only marks.
     fn mark_session(
         &self,
         user_id: &str,
         id: &str,
         marks: SessionMarks,
+        clear: Option<u64>,
     ) -> impl Future<Output = Result<()>> + Send;
     /// Claims the sending of the request's email at `now` for the sender `token`,
     /// unless it is sent, or claimed since `stale_before` by another sender. Returns
@@ -75,8 +80,10 @@ pub trait BillingStore: Send + Sync {
         invoice: &Invoice,
         drop: &[String],
     ) -> impl Future<Output = Result<bool>> + Send;
-    /// The outbox: entries (`{user id}#{session id}`) that may still have work to send.
-    fn outbox_add(&self, entry: &str) -> impl Future<Output = Result<()>> + Send;
-    fn outbox_pending(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
-    fn outbox_remove(&self, entry: &str) -> impl Future<Output = Result<()>> + Send;
+    /// The outbox: up to `limit` ids of users whose requests may still have work to
+    /// send (an index of the users' items; eventually consistent).
+    fn outbox_pending(&self, limit: usize) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// Takes the user off the outbox if `outbox_adds` is still `adds` (no request was
+    /// stored since the caller read it); returns whether it did.
+    fn outbox_clear(&self, user_id: &str, adds: u64) -> impl Future<Output = Result<bool>> + Send;
 }

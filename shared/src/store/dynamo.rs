@@ -10,8 +10,8 @@ use aws_sdk_dynamodb::{
     Client,
     error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
     types::{
-        AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-        ScalarAttributeType, TimeToLiveSpecification,
+        AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+        KeyType, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
     },
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -48,8 +48,11 @@ struct EmailClaim {
 
 const CATALOG_KEY: &str = "CATALOG";
 
+/// The key prefix of a user's item.
+const USER_PREFIX: &str = "USER#";
+
 fn user_key(id: &str) -> String {
-    format!("USER#{id}")
+    format!("{USER_PREFIX}{id}")
 }
 
 fn email_key(email: &str) -> String {
@@ -113,7 +116,8 @@ impl DynamoStore {
         }
     }
 
-    /// Creates the table (hash key `pk`, on-demand, TTL on `ttl`) unless it exists: for
+    /// Creates the table (hash key `pk`, on-demand, TTL on `ttl`, the outbox index)
+    /// unless it exists: for
     /// the local stack and tests; in AWS the SAM template owns the table.
     pub async fn ensure_table(&self) -> Result<()> {
         match self
@@ -130,25 +134,41 @@ impl DynamoStore {
                     .is_some_and(|e| e.is_resource_not_found_exception()) => {}
             Err(err) => return Err(storage("describing the table", err)),
         }
+        let built = |e: aws_sdk_dynamodb::error::BuildError| Error::Internal(e.to_string());
+        let key = |name: &str| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(KeyType::Hash)
+                .build()
+                .map_err(built)
+        };
+        let attribute = |name: &str, kind: ScalarAttributeType| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(kind)
+                .build()
+                .map_err(built)
+        };
+        // The outbox, as template.yaml declares it: only items with `pendingSince`.
+        let outbox = GlobalSecondaryIndex::builder()
+            .index_name(billing::OUTBOX_INDEX)
+            .key_schema(key(billing::PENDING)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::KeysOnly)
+                    .build(),
+            )
+            .build()
+            .map_err(built)?;
         let created = self
             .client
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .map_err(|e| Error::Internal(e.to_string()))?,
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .map_err(|e| Error::Internal(e.to_string()))?,
-            )
+            .attribute_definitions(attribute("pk", ScalarAttributeType::S)?)
+            .attribute_definitions(attribute(billing::PENDING, ScalarAttributeType::N)?)
+            .key_schema(key("pk")?)
+            .global_secondary_indexes(outbox)
             .send()
             .await;
         match created {
@@ -158,7 +178,7 @@ impl DynamoStore {
                     .attribute_name("ttl")
                     .enabled(true)
                     .build()
-                    .map_err(|e| Error::Internal(e.to_string()))?;
+                    .map_err(built)?;
                 self.client
                     .update_time_to_live()
                     .table_name(&self.table)

@@ -5,7 +5,7 @@
 
 use devchat::{
     model::{SessionRequest, SubscriptionType},
-    store::{BillingStore, SessionAdded},
+    store::{BillingStore, SessionAdded, SessionMarks},
 };
 use devchat_kit::{
     CARD_OK, Fault, OWNER_EMAIL, Options, Proxy, Route, Stack, call_as, free_port, sign_up,
@@ -136,15 +136,16 @@ async fn every_dynamodb_call_of_a_click_may_fail(kind: SubscriptionType) {
                 .filter(|m| m.body.contains(&email))
                 .collect();
             assert_eq!(mail.len(), 1, "{case}: one owner email: {mail:#?}");
-            let outbox = stack.app.store.outbox_pending().await.expect("outbox");
+            let outbox = stack.app.store.outbox_pending(100).await.expect("outbox");
             assert!(
-                !outbox.iter().any(|e| e.ends_with(&key)),
-                "{case}: the outbox is empty of it: {outbox:?}"
+                !outbox.contains(&user.id),
+                "{case}: the user is off the outbox: {outbox:?}"
             );
             if fired == 0 {
                 // The click made fewer than n requests: each one has failed once.
                 eprintln!("{case}: done after {} requests", n - 1);
-                assert!(n > 4, "{case}: a click makes several DynamoDB calls");
+                // A fresh instance: the user, the catalog, the request, the marks.
+                assert_eq!(n, 5, "{case}: the DynamoDB calls of a click");
                 break;
             }
             n += 1;
@@ -234,4 +235,53 @@ async fn concurrent_conditional_writes_let_exactly_one_through() {
     }
     let stored = stack.user(&user.id).await.sessions;
     assert_eq!(stored.len(), 20, "one per period");
+}
+
+/// A click that settles its request takes its user off the outbox in the same write
+/// that marks it; a request stored after a sender read the user keeps them on it
+/// until a drain finds everything settled.
+#[tokio::test]
+async fn the_outbox_holds_a_user_while_a_request_of_theirs_waits() {
+    let stack = Stack::start(Options::provisioned()).await;
+    let catalog = stack.catalog().clone();
+    let user = sign_up(stack.app, "outbox-marker@example.com").await;
+    subscribe(&stack, stack.app, &user, &catalog.ondemand_price.id, CARD_OK).await;
+    let store = &stack.app.store;
+    let on_outbox = || async { store.outbox_pending(100).await.expect("outbox") };
+
+    let headers = [("idempotency-key", "marker-1")];
+    let answer = call_as(stack.app, Route::Schedule, &user, &[], &headers, "").await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(!on_outbox().await.contains(&user.id), "settled: off the outbox");
+    let seen = stack.user(&user.id).await.outbox_adds;
+    assert_eq!(seen, 1);
+
+    // Another request is stored after a sender read the user (at `seen` adds).
+    let later = SessionRequest {
+        id: "marker-2".into(),
+        requested_at: devchat::outbox::now(),
+        kind: SubscriptionType::Monthly,
+        period_start: None,
+        metered: false,
+        notified: false,
+        mail_claim: None,
+        mail_claim_by: None,
+    };
+    let added = store.add_session(&user.id, &later, false, &[]).await;
+    assert_eq!(added.expect("stored"), SessionAdded::New);
+    assert!(on_outbox().await.contains(&user.id));
+    // That sender's marking write may not take the user off: it only marks.
+    let marks = SessionMarks {
+        metered: false,
+        notified: true,
+    };
+    (store.mark_session(&user.id, "marker-1", marks, Some(seen)).await).expect("marked");
+    assert!(on_outbox().await.contains(&user.id), "a later request keeps the user on");
+
+    // The drain sends the later request's email, then takes the user off.
+    assert_eq!(stack.app.senders().drain().await, 1);
+    let stored = stack.user(&user.id).await;
+    assert!(stored.sessions["marker-2"].notified, "{stored:?}");
+    assert!(!on_outbox().await.contains(&user.id));
+    assert_eq!(stack.app.senders().drain().await, 0);
 }

@@ -1,7 +1,9 @@
 //! [`BillingStore`] on the DynamoDB table: session requests and invoices as maps on
 //! the user's item (`sessions.{id}`, `invoices.{id}`), each entry written by one
 //! conditional `UpdateItem`, which also removes the entries pruning drops; the monthly periods already used as a number set
-//! (`monthlyPeriods`); the outbox as a string set on one item (`OUTBOX`).
+//! (`monthlyPeriods`); the outbox as a sparse index ([`OUTBOX_INDEX`]) of the users
+//! whose item carries `pendingSince`, set by the write that stores a request and
+//! removed, under a check of `outboxAdds`, once everything is sent.
 
 use std::collections::HashMap;
 
@@ -12,14 +14,19 @@ use aws_sdk_dynamodb::{
 };
 use serde_dynamo::to_attribute_value;
 
-use super::{DynamoStore, is_condition_failure, mapping, storage, user_key};
+use super::{DynamoStore, USER_PREFIX, is_condition_failure, mapping, storage, user_key};
 use crate::{
     Error, Result,
     model::{Invoice, SessionRequest},
     store::{BillingStore, SessionAdded, SessionMarks, Store},
 };
 
-const OUTBOX_KEY: &str = "OUTBOX";
+/// The outbox: a global secondary index keyed by [`PENDING`], so only the users with
+/// work left are in it (template.yaml and [`DynamoStore::ensure_table`] create it).
+pub const OUTBOX_INDEX: &str = "outbox";
+/// On a user's item while a request of theirs may still have work to send: when the
+/// latest was stored (Unix seconds).
+pub const PENDING: &str = "pendingSince";
 
 /// How an update ended.
 enum Updated {
@@ -101,20 +108,6 @@ impl DynamoStore {
             "{what}: the map could not be created"
         )))
     }
-
-    /// `ADD` or `DELETE` one entry of the outbox's string set.
-    async fn outbox_change(&self, action: &str, entry: &str, what: &str) -> Result<()> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(OUTBOX_KEY))
-            .update_expression(format!("{action} pending :e"))
-            .expression_attribute_values(":e", AttributeValue::Ss(vec![entry.to_owned()]))
-            .send()
-            .await
-            .map_err(|err| storage(what, err))?;
-        Ok(())
-    }
 }
 
 impl BillingStore for DynamoStore {
@@ -135,13 +128,18 @@ impl BillingStore for DynamoStore {
                 .update_user(user_id)
                 .expression_attribute_names("#s", "sessions")
                 .expression_attribute_names("#id", &session.id)
-                .expression_attribute_values(":v", value.clone());
+                .expression_attribute_names("#pending", PENDING)
+                .expression_attribute_values(":v", value.clone())
+                .expression_attribute_values(":at", n(session.requested_at))
+                .expression_attribute_values(":one", n(1));
             for (name, id) in &names {
                 request = request.expression_attribute_names(name, id);
             }
             if one_per_period {
                 request
-                    .update_expression(format!("SET #s.#id = :v ADD monthlyPeriods :p{remove}"))
+                    .update_expression(format!(
+                        "SET #s.#id = :v, #pending = :at ADD monthlyPeriods :p, outboxAdds :one{remove}"
+                    ))
                     .condition_expression(
                         "attribute_exists(pk) AND attribute_not_exists(#s.#id) AND NOT contains(monthlyPeriods, :period)",
                     )
@@ -149,7 +147,9 @@ impl BillingStore for DynamoStore {
                     .expression_attribute_values(":period", n(period))
             } else {
                 request
-                    .update_expression(format!("SET #s.#id = :v{remove}"))
+                    .update_expression(format!(
+                        "SET #s.#id = :v, #pending = :at ADD outboxAdds :one{remove}"
+                    ))
                     .condition_expression("attribute_exists(pk) AND attribute_not_exists(#s.#id)")
             }
         };
@@ -168,7 +168,13 @@ impl BillingStore for DynamoStore {
         }
     }
 
-    async fn mark_session(&self, user_id: &str, id: &str, marks: SessionMarks) -> Result<()> {
+    async fn mark_session(
+        &self,
+        user_id: &str,
+        id: &str,
+        marks: SessionMarks,
+        clear: Option<u64>,
+    ) -> Result<()> {
         let mut set = Vec::new();
         if marks.metered {
             set.push("#s.#id.metered = :t");
@@ -179,19 +185,40 @@ impl BillingStore for DynamoStore {
         if set.is_empty() {
             return Ok(());
         }
-        let mut update = format!("SET {}", set.join(", "));
+        let mut remove = Vec::new();
         if marks.notified {
-            update.push_str(" REMOVE #s.#id.mailClaim, #s.#id.mailClaimBy");
+            remove.extend(["#s.#id.mailClaim", "#s.#id.mailClaimBy"]);
         }
-        self.update_user(user_id)
-            .update_expression(update)
-            .condition_expression("attribute_exists(#s.#id)")
-            .expression_attribute_names("#s", "sessions")
-            .expression_attribute_names("#id", id)
-            .expression_attribute_values(":t", AttributeValue::Bool(true))
-            .send()
-            .await
-            .map_err(|err| storage("marking a session", err))?;
+        let build = |clear: Option<u64>| {
+            let mut remove = remove.clone();
+            let mut condition = "attribute_exists(#s.#id)".to_owned();
+            let mut request = self
+                .update_user(user_id)
+                .expression_attribute_names("#s", "sessions")
+                .expression_attribute_names("#id", id)
+                .expression_attribute_values(":t", AttributeValue::Bool(true));
+            if let Some(adds) = clear {
+                remove.push("#pending");
+                condition.push_str(" AND outboxAdds = :adds");
+                request = request
+                    .expression_attribute_names("#pending", PENDING)
+                    .expression_attribute_values(":adds", AttributeValue::N(adds.to_string()));
+            }
+            let mut update = format!("SET {}", set.join(", "));
+            if !remove.is_empty() {
+                update.push_str(&format!(" REMOVE {}", remove.join(", ")));
+            }
+            request
+                .update_expression(update)
+                .condition_expression(condition)
+        };
+        match build(clear).send().await {
+            // A request stored since the caller looked: it keeps the user on the
+            // outbox, and the marks are written on their own.
+            Err(err) if clear.is_some() && is_condition_failure(&err) => build(None).send().await,
+            other => other,
+        }
+        .map_err(|err| storage("marking a session", err))?;
         Ok(())
     }
 
@@ -277,31 +304,37 @@ impl BillingStore for DynamoStore {
         ))
     }
 
-    async fn outbox_add(&self, entry: &str) -> Result<()> {
-        self.outbox_change("ADD", entry, "adding to the outbox")
-            .await
-    }
-
-    async fn outbox_pending(&self) -> Result<Vec<String>> {
+    async fn outbox_pending(&self, limit: usize) -> Result<Vec<String>> {
         let output = self
             .client
-            .get_item()
+            .scan()
             .table_name(&self.table)
-            .key("pk", s(OUTBOX_KEY))
-            .consistent_read(true)
+            .index_name(OUTBOX_INDEX)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .send()
             .await
             .map_err(|err| storage("reading the outbox", err))?;
-        Ok(
-            match output.item.and_then(|mut item| item.remove("pending")) {
-                Some(AttributeValue::Ss(entries)) => entries,
-                _ => Vec::new(),
-            },
-        )
+        Ok((output.items.unwrap_or_default().into_iter())
+            .filter_map(|mut item| match item.remove("pk") {
+                Some(AttributeValue::S(pk)) => pk.strip_prefix(USER_PREFIX).map(str::to_owned),
+                _ => None,
+            })
+            .collect())
     }
 
-    async fn outbox_remove(&self, entry: &str) -> Result<()> {
-        self.outbox_change("DELETE", entry, "removing from the outbox")
-            .await
+    async fn outbox_clear(&self, user_id: &str, adds: u64) -> Result<bool> {
+        let cleared = self
+            .update_user(user_id)
+            .update_expression("REMOVE #pending")
+            .condition_expression("outboxAdds = :adds")
+            .expression_attribute_names("#pending", PENDING)
+            .expression_attribute_values(":adds", AttributeValue::N(adds.to_string()))
+            .send()
+            .await;
+        match cleared {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(storage("taking a user off the outbox", err)),
+        }
     }
 }
