@@ -6,7 +6,7 @@ use crate::{
     config::Config,
     model::{SubscriptionType, User},
     store::Store,
-    stripe::{CheckoutSpec, StripeApi},
+    stripe::{CheckoutSpec, CheckoutState, StripeApi},
     sync,
 };
 
@@ -53,19 +53,19 @@ fn kind_name(kind: SubscriptionType) -> &'static str {
     }
 }
 
-/// The user, after recording the subscription of Checkout Session `session_id`
-/// (which must be theirs: 403 otherwise; 400 if there is no such session). A session
-/// not completed yet leaves the user as is.
+/// The user, after recording the subscription of Checkout Session `session_id` as
+/// `retrieved` from Stripe (the caller reads it beside the user, so the two round trips
+/// overlap). It must be theirs: 403 otherwise; 400 if there is no such session. A
+/// session not completed yet leaves the user as is.
 pub async fn complete(
     stripe: &impl StripeApi,
     store: &impl Store,
     config: &Config,
     user: User,
     session_id: &str,
+    retrieved: Option<CheckoutState>,
 ) -> Result<User> {
-    let session = stripe
-        .retrieve_checkout_session(session_id)
-        .await?
+    let session = retrieved
         .ok_or_else(|| Error::BadRequest(format!("unknown Checkout Session {session_id:?}")))?;
     if session.customer.as_deref() != Some(user.id.as_str()) {
         return Err(Error::Forbidden(

@@ -147,7 +147,9 @@ where
         .cloned()
         .collect();
     user.sessions.insert(stored.id.clone(), stored.clone());
-    senders.settle(&user, &stored, held.as_deref(), clear).await?;
+    senders
+        .settle(&user, &stored, held.as_deref(), clear)
+        .await?;
     // Earlier ones, past a sender's claim: the next drain takes the user off the outbox.
     senders
         .settle_all(&user, &earlier.iter().collect::<Vec<_>>())

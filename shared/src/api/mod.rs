@@ -75,7 +75,7 @@ pub(crate) fn session_of(app: &App, req: &Request) -> Result<session::Session> {
 
 /// The user a session names, if their record exists and still counts its epoch (401
 /// otherwise: the user signed out everywhere since).
-async fn user_of(app: &App, session: &session::Session) -> Result<crate::model::User> {
+pub(crate) async fn user_of(app: &App, session: &session::Session) -> Result<crate::model::User> {
     let user = app.store.require_user(&session.user_id).await?;
     if user.session_epoch != session.epoch {
         return Err(crate::Error::Unauthorized(
@@ -91,6 +91,14 @@ async fn user_of(app: &App, session: &session::Session) -> Result<crate::model::
 /// ("sign out everywhere"). The user record it reads is the one the route acts on, so
 /// the epoch check costs no extra call. Every user-scoped handler starts with it.
 pub async fn session_user(app: &App, req: &Request) -> Result<crate::model::User> {
+    let session = session_for(app, req)?;
+    user_of(app, &session).await
+}
+
+/// [`session_user`] before its read: the session, once its cookie proves the caller
+/// signed in as the route's `user_id` (400, 401, 403 as there); its epoch is still to
+/// be checked by [`user_of`].
+pub(crate) fn session_for(app: &App, req: &Request) -> Result<session::Session> {
     let user_id = http::required_query(req, "user_id")?;
     let session = session_of(app, req)?;
     if session.user_id != user_id {
@@ -98,7 +106,7 @@ pub async fn session_user(app: &App, req: &Request) -> Result<crate::model::User
             "you are signed in as another user".into(),
         ));
     }
-    user_of(app, &session).await
+    Ok(session)
 }
 
 /// The user the request's session is for, whoever that is.

@@ -245,14 +245,24 @@ async fn the_outbox_holds_a_user_while_a_request_of_theirs_waits() {
     let stack = Stack::start(Options::provisioned()).await;
     let catalog = stack.catalog().clone();
     let user = sign_up(stack.app, "outbox-marker@example.com").await;
-    subscribe(&stack, stack.app, &user, &catalog.ondemand_price.id, CARD_OK).await;
+    subscribe(
+        &stack,
+        stack.app,
+        &user,
+        &catalog.ondemand_price.id,
+        CARD_OK,
+    )
+    .await;
     let store = &stack.app.store;
     let on_outbox = || async { store.outbox_pending(100).await.expect("outbox") };
 
     let headers = [("idempotency-key", "marker-1")];
     let answer = call_as(stack.app, Route::Schedule, &user, &[], &headers, "").await;
     assert_eq!(answer.status, 200, "{}", answer.body);
-    assert!(!on_outbox().await.contains(&user.id), "settled: off the outbox");
+    assert!(
+        !on_outbox().await.contains(&user.id),
+        "settled: off the outbox"
+    );
     let seen = stack.user(&user.id).await.outbox_adds;
     assert_eq!(seen, 1);
 
@@ -275,8 +285,14 @@ async fn the_outbox_holds_a_user_while_a_request_of_theirs_waits() {
         metered: false,
         notified: true,
     };
-    (store.mark_session(&user.id, "marker-1", marks, Some(seen)).await).expect("marked");
-    assert!(on_outbox().await.contains(&user.id), "a later request keeps the user on");
+    (store
+        .mark_session(&user.id, "marker-1", marks, Some(seen))
+        .await)
+        .expect("marked");
+    assert!(
+        on_outbox().await.contains(&user.id),
+        "a later request keeps the user on"
+    );
 
     // The drain sends the later request's email, then takes the user off.
     assert_eq!(stack.app.senders().drain().await, 1);
