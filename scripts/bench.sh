@@ -15,7 +15,7 @@ export PATH=$PWD/.venv/bin:$PATH
 
 scripts/bootstrap.sh
 
-FUNCTIONS=(offerings signup get-user checkout schedule portal sign-in sign-out webhook site provision)
+FUNCTIONS=(offerings signup get-user checkout schedule portal sign-in sign-out webhook site outbox provision)
 build() { nice -n "${BENCH_NICE:-0}" cargo build -q --release "$@"; }
 echo "bench: building release binaries"
 # Separate builds, so neither the emulator's nor the harness's dependency features end up

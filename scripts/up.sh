@@ -4,6 +4,7 @@
 #   Stripe emulator          http://127.0.0.1:12111   (not started against real Stripe)
 #   cargo lambda watch       http://127.0.0.1:9000    (every route of the watch router)
 #   Stripe CLI               stripe listen → http://127.0.0.1:9000/webhook
+#   the outbox's drain       `cargo lambda invoke outbox` every minute (EventBridge in AWS)
 # then provisions the catalog, warms every function up, prints the URLs and returns.
 # Pids and logs go to .stack/; `make down` stops exactly these processes.
 #
@@ -109,6 +110,14 @@ wait_for watch http://127.0.0.1:9000/ 900
 start stripe-cli env HOME="$STACK" node_modules/.bin/stripe listen --api-key "$STRIPE_SECRET_KEY" \
   ${LISTEN_BASE[@]+"${LISTEN_BASE[@]}"} --events "$WEBHOOK_EVENTS" \
   --forward-to http://127.0.0.1:9000/webhook --skip-update
+
+# The outbox's scheduled drain: EventBridge runs `outbox` every 5 minutes in AWS
+# (template.yaml); cargo lambda watch runs a function only when asked, so this asks
+# every minute. Its runs are in .stack/outbox-schedule.log.
+start outbox-schedule bash -c 'while sleep 60; do
+  cargo lambda invoke outbox --invoke-address 127.0.0.1 --invoke-port 9000 \
+    --data-ascii "{\"source\":\"aws.events\",\"detail-type\":\"Scheduled Event\",\"detail\":{}}" || true
+done'
 
 log "warming up every function (each compiles on its first request)"
 for route in "GET /offerings" "GET /users" "POST /users" "POST /offerings/paircode" \

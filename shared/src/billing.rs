@@ -227,11 +227,12 @@ pub fn view(user: &User) -> Billing {
 pub async fn record_invoice(
     store: &(impl Store + BillingStore),
     delivery: &Delivery,
+    read: Option<&User>,
 ) -> Result<Option<Outcome>> {
     let Some((customer, invoice)) = &delivery.invoice else {
         return Ok(None);
     };
-    let Some(user) = store.get_user(customer).await? else {
+    let Some(user) = crate::sync::record_of(store, read, customer).await? else {
         return Ok(Some(Outcome::UnknownCustomer));
     };
     if let Some(stored) = user.invoices.get(&invoice.id)

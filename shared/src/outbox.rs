@@ -12,17 +12,17 @@
 //! waiting, so a click costs no call of its own for the outbox. That write checks
 //! [`User::outbox_adds`], the count of requests ever stored for the user: a request
 //! stored after the writer read the user keeps them on. Whatever is left is drained by
-//! the next click (the user's earlier unsettled requests), after every webhook
-//! delivery, and by a scheduled function (`outbox`, every 5 minutes in AWS:
-//! [`crate::api::outbox`]), so a failed email waits minutes at most; each failure is
-//! logged.
+//! the user's next click (their earlier unsettled requests) and by a scheduled function
+//! (`outbox`, every 5 minutes in AWS: [`crate::api::outbox`]; `make up` invokes it
+//! every minute under `cargo lambda watch`), so a failed email waits minutes at most;
+//! each failure is logged. No customer waits for a drain: webhook deliveries do not
+//! drain, and a click settles only its own user's requests.
 //!
 //! A stream would deliver every write to a small `notify` function with retries built
 //! in, but locally the stack is `cargo lambda watch` + moto server: moto keeps a
 //! stream's records yet nothing invokes a function from them, so the path customers
-//! take in AWS would be one no local test runs. The outbox works the same in both.
-//! Locally nothing schedules the drain (`cargo lambda watch` serves HTTP only); the
-//! tests call its handler.
+//! take in AWS would be one no local test runs. The outbox works the same in both; the
+//! tests call the scheduled function's handler.
 //!
 //! # Once, and not twice
 //!
@@ -64,8 +64,9 @@ pub const MAIL_CLAIM_SECONDS: i64 = 60;
 pub const METER_WINDOW_SECONDS: i64 = 23 * 3_600;
 /// How often a sender tries to mark an email that SES accepted.
 pub const MARK_TRIES: u32 = 3;
-/// Users one webhook delivery drains at most.
-pub const DRAIN_LIMIT: usize = 20;
+/// Users one drain settles at most (each a few calls; well inside a function's
+/// timeout). What is left waits for the next run.
+pub const DRAIN_LIMIT: usize = 100;
 
 /// The Unix time now (our clock).
 pub fn now() -> i64 {
@@ -238,17 +239,12 @@ impl<S: StripeApi, D: Store + BillingStore, M: Mailer> Senders<'_, S, D, M> {
         all
     }
 
-    /// Settles what up to [`DRAIN_LIMIT`] users on the outbox wait for (after a
-    /// webhook delivery).
+    /// Settles the unsettled requests of up to [`DRAIN_LIMIT`] users on the outbox, and
+    /// takes each user whose requests are all settled off it (unless one was stored
+    /// since it was read); returns how many users it looked at. Never fails: a failure
+    /// is logged.
     pub async fn drain(&self) -> usize {
-        self.drain_up_to(DRAIN_LIMIT).await
-    }
-
-    /// Settles the unsettled requests of up to `limit` users on the outbox, and takes
-    /// each user whose requests are all settled off it (unless one was stored since
-    /// it was read); returns how many users it looked at. Never fails: a failure is
-    /// logged.
-    pub async fn drain_up_to(&self, limit: usize) -> usize {
+        let limit = DRAIN_LIMIT;
         let pending = match self.store.outbox_pending(limit).await {
             Ok(pending) => pending,
             Err(err) => {

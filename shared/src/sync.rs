@@ -117,11 +117,12 @@ pub async fn apply(
     stripe: &impl StripeApi,
     store: &impl Store,
     delivery: &Delivery,
+    read: Option<&User>,
 ) -> Result<Outcome> {
     let (user, state) = match &delivery.news {
         News::Nothing => return Ok(Outcome::Ignored),
         News::Subscription(news) => {
-            let Some(user) = store.get_user(&news.customer).await? else {
+            let Some(user) = record_of(store, read, &news.customer).await? else {
                 return Ok(Outcome::UnknownCustomer);
             };
             let state = Subscription {
@@ -139,7 +140,7 @@ pub async fn apply(
             created,
             new_subscription_is_news,
         } => {
-            let Some(user) = store.get_user(customer).await? else {
+            let Some(user) = record_of(store, read, customer).await? else {
                 return Ok(Outcome::UnknownCustomer);
             };
             let is_news = match &user.subscription {
@@ -182,6 +183,19 @@ pub async fn apply(
         }
     };
     record(store, &user, state).await
+}
+
+/// `customer`'s record: `read` when that is it (the delivery's customer, read once by
+/// the handler), else from the store.
+pub async fn record_of(
+    store: &impl Store,
+    read: Option<&User>,
+    customer: &str,
+) -> Result<Option<User>> {
+    match read.filter(|user| user.id == customer) {
+        Some(user) => Ok(Some(user.clone())),
+        None => store.get_user(customer).await,
+    }
 }
 
 /// A subscription as Stripe reports it on request (the Checkout Session the customer

@@ -57,8 +57,9 @@ impl Fixtures {
     }
 }
 
-/// Every function binary with an HTTP route, then `provision` (a custom resource).
-pub const FUNCTIONS: [&str; 11] = [
+/// Every function binary with an HTTP route, then `outbox` (scheduled) and
+/// `provision` (a custom resource).
+pub const FUNCTIONS: [&str; 12] = [
     "offerings",
     "signup",
     "get-user",
@@ -69,6 +70,7 @@ pub const FUNCTIONS: [&str; 11] = [
     "sign-out",
     "webhook",
     "site",
+    "outbox",
     "provision",
 ];
 pub const FLOOR: &str = "hello";
@@ -88,6 +90,7 @@ pub enum Action {
     SignOutEverywhere,
     Webhook,
     Site,
+    Outbox,
     Floor,
 }
 
@@ -119,7 +122,7 @@ const fn spec(
 }
 
 /// Every action the warm and latency phases run, in report order.
-pub const ACTIONS: [Spec; 14] = [
+pub const ACTIONS: [Spec; 15] = [
     spec(
         Action::Offerings,
         "offerings",
@@ -225,6 +228,14 @@ pub const ACTIONS: [Spec; 14] = [
         "embedded files",
     ),
     spec(
+        Action::Outbox,
+        "outbox",
+        "scheduled drain (outbox, nothing waiting)",
+        (0, 0),
+        (1, 1),
+        "one read of the outbox index, which holds only users with a request still to send",
+    ),
+    spec(
         Action::Floor,
         FLOOR,
         "hello-world floor",
@@ -298,6 +309,8 @@ impl Action {
             }
             Action::Webhook => webhook(&fx.webhook_payload),
             Action::Site | Action::Floor => HttpRequest::new("GET", "/"),
+            // Not HTTP: the event EventBridge's schedule sends.
+            Action::Outbox => HttpRequest::scheduled(),
         }
     }
 }

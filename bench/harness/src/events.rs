@@ -17,6 +17,8 @@ pub struct HttpRequest {
     pub body: Option<String>,
     /// The caller's IP as API Gateway reports it (127.0.0.1 unless set).
     pub source_ip: Option<String>,
+    /// An event that is not an HTTP request (a schedule's), sent as it is.
+    pub raw: Option<Value>,
 }
 
 impl HttpRequest {
@@ -58,8 +60,24 @@ impl HttpRequest {
             .join("&")
     }
 
-    /// The API Gateway HTTP API v2 event for this request.
+    /// The event an EventBridge schedule sends (the `outbox` function's).
+    pub fn scheduled() -> Self {
+        HttpRequest {
+            raw: Some(json!({
+                "version": "0",
+                "source": "aws.events",
+                "detail-type": "Scheduled Event",
+                "detail": {},
+            })),
+            ..Default::default()
+        }
+    }
+
+    /// The API Gateway HTTP API v2 event for this request (or the raw event).
     pub fn event(&self) -> Value {
+        if let Some(raw) = &self.raw {
+            return raw.clone();
+        }
         let mut headers = Map::new();
         headers.insert(
             "host".into(),

@@ -74,8 +74,14 @@ pub struct Invocation {
 }
 
 impl Invocation {
+    /// The HTTP status; a function that is not HTTP (the scheduled `outbox`) answers
+    /// with its payload, which counts as 200 (a failure reaches `/error` instead).
     pub fn status(&self) -> u16 {
-        self.response["statusCode"].as_u64().unwrap_or(0) as u16
+        match self.response.get("statusCode") {
+            Some(code) => code.as_u64().unwrap_or(0) as u16,
+            None if self.response.is_object() => 200,
+            None => 0,
+        }
     }
 
     /// The HTTP body parsed as JSON (Null when it is not JSON).

@@ -1,8 +1,9 @@
 //! The outbox's timed drain: an EventBridge schedule invokes the `outbox` function
 //! every few minutes (template.yaml), and it settles what session requests still have
-//! to send ([`crate::outbox`]). Clicks and webhook deliveries drain too; this one makes
-//! sure a failed owner email (or meter event) is retried within minutes even when no
-//! customer clicks and Stripe sends nothing.
+//! to send ([`crate::outbox`]). A click settles its own user's earlier requests too;
+//! this run makes sure a failed owner email (or meter event) is retried within minutes
+//! even when nobody clicks. Under `cargo lambda watch`, `make up` invokes it every
+//! minute (scripts/up.sh).
 
 use lambda_http::{LambdaEvent, lambda_runtime, service_fn};
 use serde_json::{Value, json};
@@ -11,14 +12,10 @@ use std::convert::Infallible;
 
 use super::App;
 
-/// Entries one scheduled run settles at most (each a few calls; well inside the
-/// function's timeout). What is left waits for the next run.
-pub const SCHEDULED_DRAIN_LIMIT: usize = 100;
-
-/// One scheduled run: drains the outbox; `{"drained": n}`, the entries looked at.
+/// One scheduled run: drains the outbox; `{"drained": n}`, the users looked at.
 /// Never fails: a failed send is logged and left for the next run.
 pub async fn handle(app: &App, _event: Value) -> Value {
-    let drained = app.senders().drain_up_to(SCHEDULED_DRAIN_LIMIT).await;
+    let drained = app.senders().drain().await;
     tracing::info!(drained, "scheduled drain of the outbox");
     json!({ "drained": drained })
 }

@@ -1,7 +1,7 @@
 //! `POST /webhook`: Stripe's events. Verified against `STRIPE_WEBHOOK_SECRET` over the
 //! exact raw body (lambda_http has already base64-decoded it when API Gateway sent it
 //! encoded), then applied by [`crate::sync`] (subscriptions) and [`crate::billing`]
-//! (invoices); then the outbox of session requests is drained ([`crate::outbox`]). 400 for anything not authentic (nothing
+//! (invoices). 400 for anything not authentic (nothing
 //! written); 2xx only once the new state is durably written (or there was nothing to
 //! write); a storage or Stripe failure answers 5xx so Stripe delivers again.
 
@@ -12,6 +12,7 @@ use super::App;
 use crate::{
     Error, Result, billing,
     http::{self, Request, Response},
+    store::Store,
     stripe::webhook,
     sync,
 };
@@ -25,8 +26,14 @@ pub async fn handle(app: &App, req: Request) -> Result<Response> {
         http::header(&req, "stripe-signature"),
         app.config.webhook_secret()?,
     )?;
-    let outcome = sync::apply(&app.stripe, &app.store, &delivery).await?;
-    let invoice = billing::record_invoice(&app.store, &delivery).await?;
+    // The customer's record, read once for the subscription and the invoice (the
+    // invoice's write touches only `invoices`, which the subscription's leaves alone).
+    let user = match delivery.customer() {
+        Some(customer) => app.store.get_user(customer).await?,
+        None => None,
+    };
+    let outcome = sync::apply(&app.stripe, &app.store, &delivery, user.as_ref()).await?;
+    let invoice = billing::record_invoice(&app.store, &delivery, user.as_ref()).await?;
     tracing::info!(
         event_id = %delivery.event_id,
         event_type = %delivery.event_type,
@@ -34,9 +41,6 @@ pub async fn handle(app: &App, req: Request) -> Result<Response> {
         ?invoice,
         "webhook delivery handled"
     );
-    // Session requests left unsettled (a failed email or meter event) are retried
-    // here too; whatever happens is logged, and the delivery's answer does not depend on it.
-    app.senders().drain().await;
     let mut body = json!({ "received": true, "outcome": outcome });
     if let Some(invoice) = invoice {
         body["invoice"] = json!(invoice);

@@ -139,6 +139,18 @@ pub struct Delivery {
     pub invoice: Option<(String, Invoice)>,
 }
 
+impl Delivery {
+    /// The customer the delivery is about (its news's, else its invoice's), whose
+    /// record the handler reads once for both the subscription and the invoice.
+    pub fn customer(&self) -> Option<&str> {
+        match &self.news {
+            News::Subscription(news) => Some(&news.customer),
+            News::Mentioned { customer, .. } => Some(customer),
+            News::Nothing => self.invoice.as_ref().map(|(customer, _)| customer.as_str()),
+        }
+    }
+}
+
 /// Our fields of async-stripe's typed event.
 fn read(event: Event) -> Delivery {
     let created = event.created;
