@@ -27,6 +27,8 @@ pub struct Fixtures {
     pub subscriber: (String, String),
     /// On-demand subscriber and the Checkout Session that made them one.
     pub ondemand: (String, String),
+    /// On-demand subscribers whose "Arrange session" clicks go round them in turn.
+    pub clickers: Vec<String>,
     /// Signed up, no subscription (may start Checkout).
     pub prospect: String,
     /// A `customer.subscription.created` event as Stripe would POST it.
@@ -284,7 +286,9 @@ impl Action {
             Action::Checkout => checkout(&fx.prospect, &fx.monthly_price),
             Action::Schedule => signed_in(
                 HttpRequest::new("POST", "/offerings/paircode/schedule"),
-                &fx.ondemand.0,
+                fx.clickers
+                    .get(n % fx.clickers.len().max(1))
+                    .unwrap_or(&fx.ondemand.0),
             )
             .header("idempotency-key", &format!("bench-{}-{n}", fx.tag)),
             Action::Portal => {

@@ -32,8 +32,10 @@ pub struct Warm {
     pub stripe_ms: Summary,
     /// Waiting on moto (proxy-timed).
     pub dynamo_ms: Summary,
-    /// function − Stripe − DynamoDB: our own code, runtime and HTTP clients, plus any
-    /// wait for a CPU on a busy machine.
+    /// Waiting on moto's SES (proxy-timed): the owner's email of a click, sign-in codes.
+    pub mail_ms: Summary,
+    /// function − Stripe − DynamoDB − SES: our own code, runtime and HTTP clients, plus
+    /// any wait for a CPU on a busy machine.
     pub overhead_ms: Summary,
     /// CPU time the function process used per invocation (all threads, schedstat):
     /// what our code costs, free of waiting on the dependencies or for a CPU.
@@ -98,6 +100,11 @@ pub struct Latency {
     pub errors: usize,
     /// Lambda's Duration of each invocation.
     pub function_ms: Summary,
+    /// The part of it outside every dependency call (Stripe, DynamoDB, SES): ours. The
+    /// rest of `function_ms − floor_ms` is the local services taking longer than the
+    /// model (a proxy holds a call for the model's time, or longer if the service is
+    /// slower: moto's writes take 5–10 ms on this machine).
+    pub own_ms: Summary,
     /// The calls most invocations made (total, critical path).
     pub trips: Trips,
     /// What the critical path costs under the model: the least any code could take.

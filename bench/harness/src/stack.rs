@@ -24,6 +24,8 @@ pub struct Stack {
     kit: devchat_kit::Stack,
     pub stripe: Proxy,
     pub dynamo: Proxy,
+    /// SES (moto too), timed apart so its wait is not counted as our own time.
+    pub mail: Proxy,
 }
 
 impl Stack {
@@ -37,6 +39,7 @@ impl Stack {
         Ok(Stack {
             stripe: Proxy::start(kit.emulator.url()).await?,
             dynamo: Proxy::start(&kit.dynamo).await?,
+            mail: Proxy::start(&kit.dynamo).await?,
             kit,
         })
     }
@@ -48,7 +51,10 @@ impl Stack {
             .kit
             .env(&self.stripe.url, &self.dynamo.url, APP_URL)
             .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
+            .map(|(k, v)| match k {
+                "AWS_ENDPOINT_URL_SESV2" => (k.to_string(), self.mail.url.clone()),
+                _ => (k.to_string(), v),
+            })
             .collect();
         // An empty HOME: no ~/.aws profile files to read, as on Lambda.
         env.push(("HOME".into(), std::env::temp_dir().display().to_string()));
@@ -122,9 +128,18 @@ impl Stack {
         Ok(())
     }
 
-    /// The spans both proxies recorded since the last drain: (Stripe, DynamoDB).
+    /// The spans the Stripe and DynamoDB proxies recorded since the last drain:
+    /// (Stripe, DynamoDB); SES's are dropped (see [`Self::drain_all`]).
     pub fn drain(&self) -> (Vec<Span>, Vec<Span>) {
-        (self.stripe.drain(), self.dynamo.drain())
+        self.drain_all().0
+    }
+
+    /// ((Stripe, DynamoDB), SES): every proxy's spans since the last drain.
+    pub fn drain_all(&self) -> ((Vec<Span>, Vec<Span>), Vec<Span>) {
+        (
+            (self.stripe.drain(), self.dynamo.drain()),
+            self.mail.drain(),
+        )
     }
 
     /// The latency phase's network model on every dependency call (Stripe 150 ms,

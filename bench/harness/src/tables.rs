@@ -61,22 +61,23 @@ pub fn markdown(r: &Results) -> Result<String> {
     )?;
     writeln!(
         o,
-        "Function = event handed over → answer posted (Lambda's Duration). Stripe and DynamoDB = time the function waited on the emulator / moto (timed by the proxies; the emulator's own logged time per invocation beside it). Own = function − Stripe − DynamoDB: our code, the runtime and the HTTP clients, plus any wait for a CPU (every process of the stack shares this machine's cores). CPU = CPU time the function process used per invocation (all threads, from schedstat): what our code costs, free of waiting.\n"
+        "Function = event handed over → answer posted (Lambda's Duration). Stripe, DynamoDB and SES = time the function waited on the emulator / moto (timed by the proxies; the emulator's own logged time per invocation beside it). Own = function − Stripe − DynamoDB − SES: our code, the runtime and the HTTP clients, plus any wait for a CPU (every process of the stack shares this machine's cores). CPU = CPU time the function process used per invocation (all threads, from schedstat): what our code costs, free of waiting.\n"
     )?;
     writeln!(
         o,
-        "| Route | Function p50 | Function p99 | Stripe p50 (emulator logged) | DynamoDB p50 | Own p50 | Own p99 | CPU / invocation | Stripe calls | DynamoDB calls | Errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| Route | Function p50 | Function p99 | Stripe p50 (emulator logged) | DynamoDB p50 | SES p50 | Own p50 | Own p99 | CPU / invocation | Stripe calls | DynamoDB calls | Errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )?;
     for w in &r.warm {
         writeln!(
             o,
-            "| {} | {:.2} ms | {:.2} ms | {:.2} ms ({:.2}) | {:.2} ms | {:.2} ms | {:.2} ms | {:.3} ms | {} | {} | {} |",
+            "| {} | {:.2} ms | {:.2} ms | {:.2} ms ({:.2}) | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.3} ms | {} | {} | {} |",
             w.action,
             w.function_ms.p50,
             w.function_ms.p99,
             w.stripe_ms.p50,
             w.emulator_logged_ms,
             w.dynamo_ms.p50,
+            w.mail_ms.p50,
             w.overhead_ms.p50,
             w.overhead_ms.p99,
             w.cpu_ms_per_invocation,
@@ -123,20 +124,20 @@ pub fn markdown(r: &Results) -> Result<String> {
     )?;
     writeln!(
         o,
-        "The proxies hold every call for the model's time, then the action's wall time (Lambda's Duration) is measured one invocation at a time. Floor = critical-path Stripe calls × {STRIPE_MS} ms + critical-path DynamoDB calls × {DYNAMO_MS} ms. Target: p99 ≤ floor + {LATENCY_SLACK_MS} ms.\n"
+        "The proxies hold every call for the model's time, then the action's wall time (Lambda's Duration) is measured one invocation at a time. Floor = critical-path Stripe calls × {STRIPE_MS} ms + critical-path DynamoDB calls × {DYNAMO_MS} ms. Target: p99 ≤ floor + {LATENCY_SLACK_MS} ms. A proxy holds a call for the model's time or for as long as the local service takes, if longer; Own = the part of the wall time outside every dependency call (Stripe, DynamoDB, SES), so p99 − floor − Own is the local services' time beyond the model, which AWS's would not add.\n"
     )?;
     if r.latency.is_empty() {
         writeln!(o, "Skipped.")?;
     } else {
         writeln!(
             o,
-            "| Action | Stripe | DynamoDB | Floor | p50 | p99 | p99 − floor | Other call shapes | Errors | |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+            "| Action | Stripe | DynamoDB | Floor | p50 | p99 | p99 − floor | Own p50 / p99 | Other call shapes | Errors | |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
         )?;
         for l in &r.latency {
             let over = l.function_ms.p99 - l.floor_ms as f64;
             writeln!(
                 o,
-                "| {} | {} | {} | {} ms | {:.1} ms | {:.1} ms | {:+.1} ms | {} | {} | {} |",
+                "| {} | {} | {} | {} ms | {:.1} ms | {:.1} ms | {:+.1} ms | {:.1} / {:.1} ms | {} | {} | {} |",
                 l.action,
                 l.trips.stripe,
                 l.trips.dynamo,
@@ -144,6 +145,8 @@ pub fn markdown(r: &Results) -> Result<String> {
                 l.function_ms.p50,
                 l.function_ms.p99,
                 over,
+                l.own_ms.p50,
+                l.own_ms.p99,
                 l.other_shapes,
                 l.errors,
                 if over <= LATENCY_SLACK_MS {

@@ -33,15 +33,15 @@ async fn warm_up(fleet: &mut Fleet, fx: &Fixtures, action: Action) -> Result<()>
 }
 
 /// `n` invocations of `action`, one at a time, each handed to `measure` with the
-/// proxies' spans of its calls (Stripe, DynamoDB); returns how many answered other
-/// than 2xx.
+/// proxies' spans of its calls (Stripe, DynamoDB, SES); returns how many answered
+/// other than 2xx.
 async fn invocations(
     stack: &Stack,
     fleet: &mut Fleet,
     fx: &Fixtures,
     action: Action,
     n: usize,
-    mut measure: impl FnMut(&Invocation, Vec<Span>, Vec<Span>),
+    mut measure: impl FnMut(&Invocation, Vec<Span>, Vec<Span>, Vec<Span>),
 ) -> Result<usize> {
     stack.drain();
     let mut errors = 0;
@@ -55,8 +55,8 @@ async fn invocations(
         if !(200..300).contains(&inv.status()) {
             errors += 1;
         }
-        let (s, d) = stack.drain();
-        measure(&inv, s, d);
+        let ((s, d), m) = stack.drain_all();
+        measure(&inv, s, d, m);
     }
     Ok(errors)
 }
@@ -71,19 +71,23 @@ pub async fn warm_run(
     let function = action.function();
     warm_up(fleet, fx, action).await?;
     stack.clear_log().await?;
-    let (mut total, mut stripe, mut dynamo, mut own) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut total, mut stripe, mut dynamo, mut mail, mut own) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut stripe_calls, mut dynamo_calls) = (0, 0);
     let cpu_before = fleet.instance(function).await?.cpu_time();
-    let errors = invocations(stack, fleet, fx, action, n, |inv, s, d| {
+    let errors = invocations(stack, fleet, fx, action, n, |inv, s, d, m| {
         stripe_calls += s.len();
         dynamo_calls += d.len();
         let in_stripe = busy_within(&s, inv.delivered, inv.answered);
         let in_dynamo = busy_within(&d, inv.delivered, inv.answered);
+        let in_mail = busy_within(&m, inv.delivered, inv.answered);
         total.push(ms(inv.duration));
         stripe.push(ms(in_stripe));
         dynamo.push(ms(in_dynamo));
-        own.push(ms(inv.duration.saturating_sub(in_stripe + in_dynamo)));
+        mail.push(ms(in_mail));
+        own.push(ms(inv
+            .duration
+            .saturating_sub(in_stripe + in_dynamo + in_mail)));
     })
     .await?;
     let cpu_after = fleet.instance(function).await?.cpu_time();
@@ -105,6 +109,7 @@ pub async fn warm_run(
         function_ms: summarize(&total),
         stripe_ms: summarize(&stripe),
         dynamo_ms: summarize(&dynamo),
+        mail_ms: summarize(&mail),
         overhead_ms: summarize(&own),
         cpu_ms_per_invocation: per(cpu),
         stripe_calls_per_invocation: per(stripe_calls as f64),
@@ -128,7 +133,11 @@ pub async fn latency_run(
     warm_up(fleet, fx, action).await?;
     let mut total = Vec::new();
     let mut shapes: HashMap<Trips, (usize, Vec<String>)> = HashMap::new();
-    let errors = invocations(stack, fleet, fx, action, n, |inv, s, d| {
+    let mut outside = Vec::new();
+    let errors = invocations(stack, fleet, fx, action, n, |inv, s, d, m| {
+        let all: Vec<Span> = s.iter().chain(&d).chain(&m).cloned().collect();
+        let waiting = busy_within(&all, inv.delivered, inv.answered);
+        outside.push(ms(inv.duration.saturating_sub(waiting)));
         let trips = Trips::of(&s, &d, inv.delivered, inv.answered);
         let shape = shapes
             .entry(trips)
@@ -150,6 +159,7 @@ pub async fn latency_run(
             function: function.to_string(),
             errors,
             function_ms: summarize(&total),
+            own_ms: summarize(&outside),
             trips,
             floor_ms: trips.floor_ms(),
             other_shapes: n - count,
