@@ -34,8 +34,8 @@ pub struct Warm {
     pub dynamo_ms: Summary,
     /// Waiting on moto's SES (proxy-timed): the owner's email of a click, sign-in codes.
     pub mail_ms: Summary,
-    /// function − Stripe − DynamoDB − SES: our own code, runtime and HTTP clients, plus
-    /// any wait for a CPU on a busy machine.
+    /// The function's time outside every dependency call (overlapping calls counted
+    /// once): our own code, runtime and HTTP clients, plus any wait for a CPU.
     pub overhead_ms: Summary,
     /// CPU time the function process used per invocation (all threads, schedstat):
     /// what our code costs, free of waiting on the dependencies or for a CPU.

@@ -61,7 +61,7 @@ pub fn markdown(r: &Results) -> Result<String> {
     )?;
     writeln!(
         o,
-        "Function = event handed over → answer posted (Lambda's Duration). Stripe, DynamoDB and SES = time the function waited on the emulator / moto (timed by the proxies; the emulator's own logged time per invocation beside it). Own = function − Stripe − DynamoDB − SES: our code, the runtime and the HTTP clients, plus any wait for a CPU (every process of the stack shares this machine's cores). CPU = CPU time the function process used per invocation (all threads, from schedstat): what our code costs, free of waiting.\n"
+        "Function = event handed over → answer posted (Lambda's Duration). Stripe, DynamoDB and SES = time the function waited on the emulator / moto (timed by the proxies; the emulator's own logged time per invocation beside it). Own = the function's time outside every call to Stripe, DynamoDB and SES (calls made at once overlap, so this is not the function's time less their sum): our code, the runtime and the HTTP clients, plus any wait for a CPU (every process of the stack shares this machine's cores). CPU = CPU time the function process used per invocation (all threads, from schedstat): what our code costs, free of waiting.\n"
     )?;
     writeln!(
         o,
