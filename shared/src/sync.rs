@@ -56,8 +56,9 @@ pub fn kind_of(prices: &[ItemPrice], catalog: Option<&Catalog>) -> SubscriptionT
     }
 }
 
-/// [`kind_of`], reading the catalog only when `usage_type` alone cannot tell
-/// (events carry it; a re-read [`crate::stripe::SubscriptionState`] does not).
+/// [`kind_of`], reading the catalog only when `usage_type` alone cannot tell (events
+/// carry it; a re-read [`crate::stripe::SubscriptionState`] does not, so [`apply`]
+/// reads the catalog while Stripe answers).
 async fn offer_of(store: &impl Store, prices: &[ItemPrice]) -> Result<SubscriptionType> {
     let usage_known = !prices.is_empty() && prices.iter().all(|price| price.usage_type.is_some());
     let catalog = if usage_known {
@@ -153,7 +154,12 @@ pub async fn apply(
             if !is_news {
                 return Ok(Outcome::Unchanged);
             }
-            let Some(current) = stripe.retrieve_subscription(subscription).await? else {
+            // The catalog (which offer its prices are) is read while Stripe answers.
+            let (current, catalog) = tokio::try_join!(
+                stripe.retrieve_subscription(subscription),
+                store.get_catalog()
+            )?;
+            let Some(current) = current else {
                 tracing::warn!(%subscription, "an event names a subscription Stripe does not know");
                 return Ok(Outcome::Ignored);
             };
@@ -175,7 +181,7 @@ pub async fn apply(
             let state = Subscription {
                 id: current.id,
                 status: current.status,
-                kind: offer_of(store, &prices).await?,
+                kind: kind_of(&prices, catalog.as_ref()),
                 as_of: Some(current.as_of.max(*created)),
                 period: current.period,
             };

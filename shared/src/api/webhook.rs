@@ -26,14 +26,18 @@ pub async fn handle(app: &App, req: Request) -> Result<Response> {
         http::header(&req, "stripe-signature"),
         app.config.webhook_secret()?,
     )?;
-    // The customer's record, read once for the subscription and the invoice (the
-    // invoice's write touches only `invoices`, which the subscription's leaves alone).
+    // The customer's record, read once for the subscription and the invoice. The two
+    // are written at once: the invoice's write touches only `invoices`, which the
+    // subscription's leaves alone, and each is conditional on being newer, so a
+    // failure of either (5xx, Stripe delivers again) leaves nothing to undo.
     let user = match delivery.customer() {
         Some(customer) => app.store.get_user(customer).await?,
         None => None,
     };
-    let outcome = sync::apply(&app.stripe, &app.store, &delivery, user.as_ref()).await?;
-    let invoice = billing::record_invoice(&app.store, &delivery, user.as_ref()).await?;
+    let (outcome, invoice) = tokio::try_join!(
+        sync::apply(&app.stripe, &app.store, &delivery, user.as_ref()),
+        billing::record_invoice(&app.store, &delivery, user.as_ref()),
+    )?;
     tracing::info!(
         event_id = %delivery.event_id,
         event_type = %delivery.event_type,
