@@ -7,24 +7,15 @@ use devchat::{
     model::{SessionRequest, SubscriptionType},
     store::{BillingStore, SessionAdded, SessionMarks},
 };
-use devchat_kit::{
-    CARD_OK, Fault, OWNER_EMAIL, Options, Proxy, Route, Stack, call_as, free_port, sign_up,
-    subscribe,
-};
+use devchat_kit::{Fault, OWNER_EMAIL, Options, Proxy, Route, Stack, call_as, free_port, sign_up};
 
 #[tokio::test]
 async fn ses_down_during_a_click_loses_nothing_and_bills_once() {
     let stack = Stack::start(Options::provisioned()).await;
-    let catalog = stack.catalog().clone();
-    let user = sign_up(stack.app, "ses-fault@example.com").await;
-    subscribe(
-        &stack,
-        stack.app,
-        &user,
-        &catalog.ondemand_price.id,
-        CARD_OK,
-    )
-    .await;
+    let ondemand = stack.catalog().ondemand_price.id.clone();
+    let (user, _) = stack
+        .signed_subscriber("ses-fault@example.com", &ondemand)
+        .await;
     // The same app, but SES is unreachable (nothing listens on this port).
     let no_ses = stack.app_reaching(&stack.dynamo, &format!("http://127.0.0.1:{}", free_port()));
     let headers = [("idempotency-key", "ses-down-click")];
@@ -92,8 +83,7 @@ async fn every_dynamodb_call_of_a_click_may_fail(kind: SubscriptionType) {
         let mut n = 1;
         loop {
             let email = format!("fault-{kind:?}-{f}-{n}@example.com").to_lowercase();
-            let user = sign_up(stack.app, &email).await;
-            subscribe(&stack, stack.app, &user, price, CARD_OK).await;
+            let (user, _) = stack.signed_subscriber(&email, price).await;
             // A fresh instance (nothing cached), on DynamoDB through the proxy, so every
             // click makes the same calls.
             let app = stack.app_on(&proxy.url, None);
@@ -170,10 +160,9 @@ async fn a_dynamodb_fault_anywhere_in_a_monthly_click_loses_nothing_and_bills_no
 #[tokio::test]
 async fn concurrent_monthly_clicks_take_the_periods_one_session_once() {
     let stack = Stack::start(Options::provisioned()).await;
-    let catalog = stack.catalog().clone();
+    let monthly = stack.catalog().monthly_price.id.clone();
     let email = "monthly-race@example.com";
-    let user = sign_up(stack.app, email).await;
-    subscribe(&stack, stack.app, &user, &catalog.monthly_price.id, CARD_OK).await;
+    let (user, _) = stack.signed_subscriber(email, &monthly).await;
     let keys: Vec<String> = (0..30).map(|n| format!("race-{n}")).collect();
     let answers = futures::future::join_all(keys.iter().map(|key| {
         let headers = [("idempotency-key", key.as_str())];
@@ -243,16 +232,10 @@ async fn concurrent_conditional_writes_let_exactly_one_through() {
 #[tokio::test]
 async fn the_outbox_holds_a_user_while_a_request_of_theirs_waits() {
     let stack = Stack::start(Options::provisioned()).await;
-    let catalog = stack.catalog().clone();
-    let user = sign_up(stack.app, "outbox-marker@example.com").await;
-    subscribe(
-        &stack,
-        stack.app,
-        &user,
-        &catalog.ondemand_price.id,
-        CARD_OK,
-    )
-    .await;
+    let ondemand = stack.catalog().ondemand_price.id.clone();
+    let (user, _) = stack
+        .signed_subscriber("outbox-marker@example.com", &ondemand)
+        .await;
     let store = &stack.app.store;
     let on_outbox = || async { store.outbox_pending(100).await.expect("outbox") };
 
