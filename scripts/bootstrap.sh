@@ -18,15 +18,16 @@ EXTRA_PIP_PACKAGES=(
 
 ensure_venv() {
   [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-  local missing=() pkg name
-  for pkg in "${PIP_PACKAGES[@]}" ${EXTRA_PIP_PACKAGES[@]+"${EXTRA_PIP_PACKAGES[@]}"}; do
-    name=${pkg%%==*}
-    name=${name%%[*}
-    "$VENV/bin/python" -m pip show -q "$name" >/dev/null 2>&1 || missing+=("$pkg")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "bootstrap: pip install ${missing[*]}"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${missing[@]}"
+  # The pins last installed in full: a changed pin, or an install that was cut off,
+  # installs again (`pip show` would pass a package at another version, or one whose
+  # scripts were never written).
+  local pins=("${PIP_PACKAGES[@]}" ${EXTRA_PIP_PACKAGES[@]+"${EXTRA_PIP_PACKAGES[@]}"})
+  local stamp="$VENV/.bootstrap-pins"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "${pins[*]}" ]; then
+    echo "bootstrap: pip install ${pins[*]}"
+    rm -f "$stamp"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${pins[@]}"
+    printf '%s' "${pins[*]}" >"$stamp"
   fi
 }
 
