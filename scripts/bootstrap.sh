@@ -4,7 +4,8 @@
 #                   (cargo-lambda for `cargo lambda watch`, moto server as local DynamoDB)
 #   node_modules/   the locked npm packages (Stripe CLI, playwright-core, Stripe's Node SDK)
 #   chromium        Debian's, via apt-get, only when missing (CI runs as root)
-# Idempotent and quick when everything is there. Used by `make up` and `.ci/run`.
+# Idempotent and quick when everything is there. Used by `make up` and `.ci/run`;
+# `scripts/bootstrap.sh venv` installs the venv alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=$PWD/.venv
@@ -52,6 +53,8 @@ ensure_chromium() {
 }
 
 ensure_venv
+# `scripts/bootstrap.sh venv`: the Python tools only (scripts/deploy-check.sh).
+[ "${1:-}" = venv ] && exit 0
 ensure_node
 ensure_chromium
 echo "bootstrap: ready"

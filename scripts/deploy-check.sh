@@ -9,13 +9,12 @@
 #                                   are upper bounds of the deployed ones
 #   scripts/deploy-check.sh         lint and build
 #
-# Installs what it needs into the project's .venv (cfn-lint, aws-sam-cli, cargo-lambda,
-# which brings zig) and the Rust std for aarch64-unknown-linux-gnu.
+# Installs what it needs into the project's .venv through scripts/bootstrap.sh (cfn-lint,
+# aws-sam-cli, cargo-lambda, which brings zig) and the Rust std for aarch64-unknown-linux-gnu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 VENV=$ROOT/.venv
-PIP_PACKAGES=(cfn-lint==1.58.0 aws-sam-cli==1.170.0 cargo-lambda==1.9.2)
 
 # Nothing may reach AWS: dummy credentials, a region, no metadata probing, no telemetry.
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
@@ -24,15 +23,7 @@ export SAM_CLI_TELEMETRY=0 SAM_CLI_CONTAINER_CONNECTION_TIMEOUT=1
 export PATH=$VENV/bin:$PATH
 
 ensure_tools() {
-  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-  local missing=()
-  for pkg in "${PIP_PACKAGES[@]}"; do
-    "$VENV/bin/python" -m pip show -q "${pkg%%==*}" >/dev/null 2>&1 || missing+=("$pkg")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "deploy-check: installing ${missing[*]} into .venv"
-    "$VENV/bin/python" -m pip install -q "${missing[@]}"
-  fi
+  scripts/bootstrap.sh venv
 }
 
 lint() {
