@@ -105,6 +105,9 @@ pub struct Latency {
     /// model (a proxy holds a call for the model's time, or longer if the service is
     /// slower: moto's writes take 5–10 ms on this machine).
     pub own_ms: Summary,
+    /// Wall time − own time − the invocation's floor: the time its calls took past the
+    /// model (the local services slower than it, or a proxy's padding waking late).
+    pub past_model_ms: Summary,
     /// The calls most invocations made (total, critical path).
     pub trips: Trips,
     /// What the critical path costs under the model: the least any code could take.

@@ -3,7 +3,7 @@
 //! beside its floor, the critical path's calls at 150 ms per Stripe call and 5 ms per
 //! DynamoDB call).
 
-use std::collections::HashMap;
+use std::{collections::HashMap, time::Duration};
 
 use crate::{
     Result,
@@ -135,12 +135,15 @@ pub async fn latency_run(
     warm_up(fleet, fx, action).await?;
     let mut total = Vec::new();
     let mut shapes: HashMap<Trips, (usize, Vec<String>)> = HashMap::new();
-    let mut outside = Vec::new();
+    let (mut outside, mut past) = (Vec::new(), Vec::new());
     let errors = invocations(stack, fleet, fx, action, n, |inv, s, d, m| {
         let all: Vec<Span> = s.iter().chain(&d).chain(&m).cloned().collect();
         let waiting = busy_within(&all, inv.delivered, inv.answered);
-        outside.push(ms(inv.duration.saturating_sub(waiting)));
+        let own = inv.duration.saturating_sub(waiting);
+        outside.push(ms(own));
         let trips = Trips::of(&s, &d, inv.delivered, inv.answered);
+        let floor = Duration::from_millis(trips.floor_ms());
+        past.push(ms(inv.duration.saturating_sub(own + floor)));
         let shape = shapes
             .entry(trips)
             .or_insert_with(|| (0, calls_within(&s, &d, inv.delivered, inv.answered)));
@@ -162,6 +165,7 @@ pub async fn latency_run(
             errors,
             function_ms: summarize(&total),
             own_ms: summarize(&outside),
+            past_model_ms: summarize(&past),
             trips,
             floor_ms: trips.floor_ms(),
             other_shapes: n - count,
