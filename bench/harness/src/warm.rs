@@ -61,6 +61,14 @@ async fn invocations(
     Ok(errors)
 }
 
+/// The invocation's time outside every call it made (Stripe, DynamoDB, SES): calls
+/// made at once overlap, so this is not its time less the calls' sum.
+fn own_time(inv: &Invocation, calls: [&[Span]; 3]) -> Duration {
+    let all: Vec<Span> = calls.into_iter().flatten().cloned().collect();
+    inv.duration
+        .saturating_sub(busy_within(&all, inv.delivered, inv.answered))
+}
+
 pub async fn warm_run(
     stack: &Stack,
     fleet: &mut Fleet,
@@ -81,15 +89,12 @@ pub async fn warm_run(
         let in_stripe = busy_within(&s, inv.delivered, inv.answered);
         let in_dynamo = busy_within(&d, inv.delivered, inv.answered);
         let in_mail = busy_within(&m, inv.delivered, inv.answered);
-        // Concurrent calls overlap: our own time is what lies outside all of them,
-        // not the function's time less each dependency's sum.
-        let all: Vec<Span> = s.iter().chain(&d).chain(&m).cloned().collect();
-        let waiting = busy_within(&all, inv.delivered, inv.answered);
+        let own_time = own_time(inv, [&s, &d, &m]);
         total.push(ms(inv.duration));
         stripe.push(ms(in_stripe));
         dynamo.push(ms(in_dynamo));
         mail.push(ms(in_mail));
-        own.push(ms(inv.duration.saturating_sub(waiting)));
+        own.push(ms(own_time));
     })
     .await?;
     let cpu_after = fleet.instance(function).await?.cpu_time();
@@ -137,9 +142,7 @@ pub async fn latency_run(
     let mut shapes: HashMap<Trips, (usize, Vec<String>)> = HashMap::new();
     let (mut outside, mut past) = (Vec::new(), Vec::new());
     let errors = invocations(stack, fleet, fx, action, n, |inv, s, d, m| {
-        let all: Vec<Span> = s.iter().chain(&d).chain(&m).cloned().collect();
-        let waiting = busy_within(&all, inv.delivered, inv.answered);
-        let own = inv.duration.saturating_sub(waiting);
+        let own = own_time(inv, [&s, &d, &m]);
         outside.push(ms(own));
         let trips = Trips::of(&s, &d, inv.delivered, inv.answered);
         let floor = Duration::from_millis(trips.floor_ms());
